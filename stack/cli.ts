@@ -1,0 +1,45 @@
+import { ensureBinaries, StackBuildError } from './build.js';
+import { stackDown, stackStatus, stackUp } from './stack.js';
+
+const usage = 'usage: npm run stack -- up|down|status|build';
+
+async function main(command: string | undefined): Promise<void> {
+  switch (command) {
+    case 'build': {
+      const times = await ensureBinaries();
+      if (Object.keys(times).length === 0) console.log('all stack binaries are cached');
+      return;
+    }
+    case 'up': {
+      const started = Date.now();
+      const info = await stackUp();
+      console.log(
+        `stack ${info.started ? 'started' : 'already running'} in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+      );
+      console.log(`  Temporal:    ${info.temporalAddress} (namespace default)`);
+      console.log(`  Temporal UI: ${info.temporalUi}`);
+      console.log(`  kubeconfig:  ${info.kubeconfig}`);
+      console.log(`  try:         kubectl --kubeconfig ${info.kubeconfig} get nodes`);
+      return;
+    }
+    case 'down':
+      await stackDown();
+      console.log('stack stopped, state removed');
+      return;
+    case 'status': {
+      const status = await stackStatus();
+      console.log(`temporal: ${status.temporal}`);
+      console.log(`cluster:  ${status.cluster}`);
+      return;
+    }
+    default:
+      throw new Error(usage);
+  }
+}
+
+main(process.argv[2]).catch((error: unknown) => {
+  // One clear line; the build log path is inside the message where it matters.
+  const message = error instanceof StackBuildError || error instanceof Error ? error.message : String(error);
+  console.error(`stack: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Starts a long-running server detached from this process, so it outlives `stack up`. */
+export async function startDetached(
+  command: string,
+  args: string[],
+  logFile: string,
+  pidFile: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<number> {
+  await mkdir(dirname(logFile), { recursive: true });
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
+    if (child.pid === undefined) throw new Error(`could not start ${command}`);
+    child.unref();
+    await writeFile(pidFile, String(child.pid));
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function readPid(pidFile: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after the grace period; removes the pid file. */
+export async function stopProcess(pidFile: string, graceMs = 10_000): Promise<boolean> {
+  const pid = await readPid(pidFile);
+  await rm(pidFile, { force: true });
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, 'SIGTERM'); // the whole process group started by startDetached
+  } catch {
+    process.kill(pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  return true;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(intervalMs);
+  }
+  const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
+  throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${detail}`);
+}

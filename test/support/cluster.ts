@@ -1,0 +1,85 @@
+import * as k8s from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { paths } from '../../stack/versions.js';
+
+/** A client for the local stack's cluster; integration tests never talk to anything else. */
+export function testKubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(paths.kubeconfig);
+  return kc;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Each test gets its own namespace, deleted afterwards, so tests can share one cluster. */
+export async function withNamespace<T>(
+  prefix: string,
+  body: (namespace: string, kc: k8s.KubeConfig) => Promise<T>,
+): Promise<T> {
+  const kc = testKubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const namespace = uniqueName(prefix);
+  await core.createNamespace({
+    body: { metadata: { name: namespace, labels: { 'symbol.nodeoperator.io/test': 'true' } } },
+  });
+  try {
+    // Pods are rejected by ServiceAccount admission until the controller creates the default account.
+    await watchUntil(
+      kc,
+      `/api/v1/namespaces/${namespace}/serviceaccounts`,
+      {},
+      (sa) => sa.metadata?.name === 'default',
+    );
+    return await body(namespace, kc);
+  } finally {
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  }
+}
+
+/**
+ * Resolves with the first object of a watched collection that satisfies `predicate`, as seen through
+ * a real watch (not polling). Rejects after `timeoutMs` with the last state seen, for a useful failure.
+ */
+export async function watchUntil<T extends k8s.KubernetesObject>(
+  kc: k8s.KubeConfig,
+  path: string,
+  query: Record<string, string>,
+  predicate: (object: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const watch = new k8s.Watch(kc);
+  let last: T | undefined;
+  let request: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms watching ${path}; last seen: ${JSON.stringify((last as { status?: unknown } | undefined)?.status ?? last)}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      watch
+        .watch(
+          path,
+          query,
+          (_type, object: T) => {
+            last = object;
+            if (predicate(object)) resolve(object);
+          },
+          (error) => {
+            if (error) reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        )
+        .then((controller) => (request = controller), reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    request?.abort();
+  }
+}
