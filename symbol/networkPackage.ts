@@ -1,0 +1,421 @@
+/**
+ * Network packages in shoestring's format: `shoestring.ini`, `resources/*.properties`, `seed/`, `rest/`, `mongo/`.
+ *
+ * A package is held in memory as relative path -> bytes (the sai package is ~50 KB, mainnet ~7 MB), so nothing is
+ * extracted to disk and no zip entry can escape a target directory. Packages that come from the network are only
+ * accepted after their bytes match a pinned checksum: the package decides which nemesis block the node trusts.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unzipSync } from 'fflate';
+
+import { PropertiesDocument, PropertiesError } from './properties.js';
+
+export type NetworkPackageErrorReason =
+  | 'ChecksumMismatch'
+  | 'InvalidChecksum'
+  | 'InvalidArchive'
+  | 'UnsafePath'
+  | 'MissingFile'
+  | 'InvalidShoestringIni'
+  | 'UnknownPreset'
+  | 'SourceUnavailable'
+  | 'TooLarge';
+
+export class NetworkPackageError extends Error {
+  override readonly name = 'NetworkPackageError';
+
+  constructor(
+    readonly reason: NetworkPackageErrorReason,
+    message: string,
+  ) {
+    super(`${reason}: ${message}`);
+  }
+}
+
+export type ChecksumAlgorithm = 'sha256' | 'sha3-512';
+
+/** Hex digest of the package zip bytes, exactly as downloaded. */
+export interface PinnedChecksum {
+  readonly algorithm: ChecksumAlgorithm;
+  readonly hex: string;
+}
+
+export type NetworkPresetName = 'mainnet' | 'sai';
+
+export interface NetworkPackagePreset {
+  readonly name: NetworkPresetName;
+  readonly url: string;
+  readonly checksum: PinnedChecksum;
+}
+
+/**
+ * Official package locations, as resolved by shoestring 0.2.3 (`internal/PackageResolver.py`).
+ *
+ * mainnet: shoestring asks the GitHub releases API for the first `client/catapult*` release with an asset named
+ * `configuration-mainnet*` and pins a SHA3-512 only for `client/catapult/v1.0.3.9`; we pin that release directly
+ * (the asset file name `configuration-mainnet.zip` is inferred from the testnet asset of earlier releases).
+ * sai: the zip GitHub generates for branch `sai` of symbol/networks; shoestring pins nothing, we pin the sha256 of
+ * the copy in shared/networks/sai.zip. GitHub regenerates branch zips, so a moved branch (or a re-zip) makes the
+ * download fail verification on purpose: re-pin after reviewing the new package.
+ */
+export const NETWORK_PACKAGE_PRESETS: Readonly<Record<NetworkPresetName, NetworkPackagePreset>> = {
+  mainnet: {
+    name: 'mainnet',
+    url: 'https://github.com/symbol/symbol/releases/download/client%2Fcatapult%2Fv1.0.3.9/configuration-mainnet.zip',
+    checksum: {
+      algorithm: 'sha3-512',
+      hex:
+        '895AB5284768278BEBBEB8F40D3F15D20F78B464E705BA9AFCA444248F3C4EF2' +
+        '335DEC40A5CCABFE18E6E9BBB9EA36EC495F10A77CBEDE6F30A29DEB621F97F2',
+    },
+  },
+  sai: {
+    name: 'sai',
+    url: 'https://github.com/symbol/networks/archive/refs/heads/sai.zip',
+    checksum: { algorithm: 'sha256', hex: '14eab7252624d3afb712d1738f3e55a5c1e9a3a973e80fe2f709268b839d0938' },
+  },
+};
+
+const DIGEST_HEX_LENGTH: Record<ChecksumAlgorithm, number> = { sha256: 64, 'sha3-512': 128 };
+// The mainnet package is ~7 MB; these bounds only stop runaway downloads and zip bombs.
+const MAX_ARCHIVE_BYTES = 64 * 1024 * 1024;
+const MAX_EXTRACTED_BYTES = 256 * 1024 * 1024;
+const MAX_FILES = 10_000;
+
+export function digestHex(bytes: Uint8Array, algorithm: ChecksumAlgorithm): string {
+  return createHash(algorithm).update(bytes).digest('hex');
+}
+
+/** Throws `ChecksumMismatch` unless the digest of `bytes` equals the pinned one (hex case is ignored). */
+export function verifyChecksum(bytes: Uint8Array, pinned: PinnedChecksum, source = 'network package'): void {
+  const expected = pinned.hex.toLowerCase();
+  if (!/^[0-9a-f]+$/.test(expected) || expected.length !== DIGEST_HEX_LENGTH[pinned.algorithm]) {
+    throw new NetworkPackageError(
+      'InvalidChecksum',
+      `pinned ${pinned.algorithm} for ${source} is not ${DIGEST_HEX_LENGTH[pinned.algorithm]} hex digits`,
+    );
+  }
+  const actual = digestHex(bytes, pinned.algorithm);
+  if (actual !== expected) {
+    throw new NetworkPackageError(
+      'ChecksumMismatch',
+      `${pinned.algorithm} of ${source} is ${actual}, expected ${expected}`,
+    );
+  }
+}
+
+export interface ShoestringNetwork {
+  readonly name: string;
+  readonly identifier: number;
+  /** Unix seconds of the network's epoch (nemesis time). */
+  readonly epochAdjustment: number;
+  readonly generationHashSeed: string;
+}
+
+export interface ShoestringIni {
+  readonly network: ShoestringNetwork;
+  readonly images: { readonly client: string; readonly rest: string; readonly mongo: string };
+  readonly services: { readonly nodewatch?: string };
+  /** The whole file, for sections this module does not interpret (transaction, imports, node). */
+  readonly document: PropertiesDocument;
+}
+
+export function parseShoestringIni(text: string, source = 'shoestring.ini'): ShoestringIni {
+  let document: PropertiesDocument;
+  try {
+    document = PropertiesDocument.parse(text, source);
+  } catch (error) {
+    if (error instanceof PropertiesError) throw new NetworkPackageError('InvalidShoestringIni', error.message);
+    throw error;
+  }
+  const required = (section: string, key: string): string => {
+    const value = document.get(section, key);
+    if (value === undefined || value === '') {
+      throw new NetworkPackageError('InvalidShoestringIni', `${source}: [${section}] ${key} is missing or empty`);
+    }
+    return value;
+  };
+  const integer = (section: string, key: string, max: number): number => {
+    const text = required(section, key);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value > max) {
+      throw new NetworkPackageError(
+        'InvalidShoestringIni',
+        `${source}: [${section}] ${key} = ${text} is not an integer in 0..${max}`,
+      );
+    }
+    return value;
+  };
+
+  const generationHashSeed = required('network', 'generationHashSeed');
+  if (!/^[0-9A-Fa-f]{64}$/.test(generationHashSeed)) {
+    throw new NetworkPackageError(
+      'InvalidShoestringIni',
+      `${source}: [network] generationHashSeed is not 64 hex digits`,
+    );
+  }
+  const nodewatch = document.get('services', 'nodewatch');
+  return {
+    network: {
+      name: required('network', 'name'),
+      identifier: integer('network', 'identifier', 255),
+      epochAdjustment: integer('network', 'epochAdjustment', Number.MAX_SAFE_INTEGER),
+      generationHashSeed: generationHashSeed.toUpperCase(),
+    },
+    images: {
+      client: required('images', 'client'),
+      rest: required('images', 'rest'),
+      mongo: required('images', 'mongo'),
+    },
+    services: nodewatch ? { nodewatch } : {},
+    document,
+  };
+}
+
+/** A loaded, validated package. Paths are relative, `/`-separated, without the zip's top-level directory. */
+export class NetworkPackage {
+  readonly shoestring: ShoestringIni;
+
+  constructor(
+    readonly files: ReadonlyMap<string, Uint8Array>,
+    /** Where the package came from, for messages. */
+    readonly origin: string,
+    /** sha256 of the zip bytes when loaded from a zip (also for unpinned zips, so callers can record it). */
+    readonly zipSha256?: string,
+  ) {
+    for (const path of files.keys()) assertSafeRelativePath(path, origin);
+    this.shoestring = parseShoestringIni(this.text('shoestring.ini'), `${origin}: shoestring.ini`);
+    if (!this.list('seed/').length)
+      throw new NetworkPackageError('MissingFile', `${origin}: package has no seed/ (nemesis) files`);
+    if (!this.list('resources/').some((path) => path.endsWith('.properties'))) {
+      throw new NetworkPackageError('MissingFile', `${origin}: package has no resources/*.properties`);
+    }
+  }
+
+  has(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  bytes(path: string): Uint8Array {
+    const data = this.files.get(path);
+    if (!data) throw new NetworkPackageError('MissingFile', `${this.origin}: package has no ${path}`);
+    return data;
+  }
+
+  text(path: string): string {
+    return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes(path));
+  }
+
+  /** A fresh parse on every call, so edits by one caller never leak into another's output. */
+  properties(path: string): PropertiesDocument {
+    return PropertiesDocument.parse(this.text(path), path);
+  }
+
+  /** Sorted paths under a directory prefix such as `seed/`. */
+  list(prefix: string): string[] {
+    return [...this.files.keys()].filter((path) => path.startsWith(prefix)).sort();
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f]/;
+
+function assertSafeRelativePath(path: string, origin: string): void {
+  const segments = path.split('/');
+  const unsafe =
+    path === '' ||
+    path.includes('\\') ||
+    CONTROL_CHARACTER.test(path) ||
+    segments.some((s) => s === '' || s === '.' || s === '..');
+  if (unsafe) throw new NetworkPackageError('UnsafePath', `${origin}: refusing package entry ${JSON.stringify(path)}`);
+}
+
+/** GitHub branch zips wrap everything in one `<repo>-<branch>/` directory; shoestring strips it, so do we. */
+function stripWrapperDirectory(entries: Map<string, Uint8Array>, origin: string): Map<string, Uint8Array> {
+  const paths = [...entries.keys()];
+  if (paths.some((path) => path === 'shoestring.ini' || path.startsWith('seed/'))) return entries;
+  const tops = new Set(paths.map((path) => path.split('/')[0]));
+  const [top] = tops;
+  if (tops.size === 1 && top !== undefined && paths.every((path) => path.startsWith(`${top}/`))) {
+    return new Map(paths.map((path) => [path.slice(top.length + 1), entries.get(path)!]));
+  }
+  throw new NetworkPackageError(
+    'MissingFile',
+    `${origin}: no shoestring.ini or seed/ at the root or under a single top-level directory`,
+  );
+}
+
+export interface LoadZipOptions {
+  /** When given, the zip bytes must match it (throws `ChecksumMismatch`). */
+  readonly checksum?: PinnedChecksum;
+  readonly origin?: string;
+}
+
+export function loadNetworkPackageFromZip(zip: Uint8Array, options: LoadZipOptions = {}): NetworkPackage {
+  const origin = options.origin ?? 'network package zip';
+  if (zip.byteLength > MAX_ARCHIVE_BYTES)
+    throw new NetworkPackageError('TooLarge', `${origin} is ${zip.byteLength} bytes, limit ${MAX_ARCHIVE_BYTES}`);
+  if (options.checksum) verifyChecksum(zip, options.checksum, origin);
+
+  let declaredTotal = 0;
+  let count = 0;
+  let raw: Record<string, Uint8Array>;
+  try {
+    raw = unzipSync(zip, {
+      filter: (file) => {
+        if (file.name.endsWith('/')) return false;
+        count += 1;
+        declaredTotal += file.originalSize;
+        if (count > MAX_FILES || declaredTotal > MAX_EXTRACTED_BYTES) {
+          throw new NetworkPackageError(
+            'TooLarge',
+            `${origin} expands beyond ${MAX_FILES} files or ${MAX_EXTRACTED_BYTES} bytes`,
+          );
+        }
+        return true;
+      },
+    });
+  } catch (error) {
+    if (error instanceof NetworkPackageError) throw error;
+    throw new NetworkPackageError('InvalidArchive', `${origin} is not a readable zip (${(error as Error).message})`);
+  }
+  const entries = new Map(Object.entries(raw));
+  for (const path of entries.keys()) assertSafeRelativePath(path, origin);
+  return new NetworkPackage(stripWrapperDirectory(entries, origin), origin, digestHex(zip, 'sha256'));
+}
+
+/**
+ * Loads an unpacked package (e.g. shared/networks/sai). There are no zip bytes to verify, so this is for
+ * development and tests; production paths should use a pinned zip. Names starting with `..` are skipped so a
+ * Kubernetes ConfigMap mount (`..data/` plus symlinks) reads as a plain directory.
+ */
+export async function loadNetworkPackageFromDirectory(directory: string): Promise<NetworkPackage> {
+  const root = await realpath(directory).catch(() => {
+    throw new NetworkPackageError('SourceUnavailable', `${directory} does not exist`);
+  });
+  const base = resolve(directory);
+  const files = new Map<string, Uint8Array>();
+  let total = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      if (name.startsWith('..')) continue;
+      const path = join(dir, name);
+      const target = await realpath(path);
+      const inside = relative(root, target);
+      if (inside.startsWith('..') || isAbsolute(inside)) {
+        throw new NetworkPackageError('UnsafePath', `${path} resolves outside ${directory}`);
+      }
+      const info = await stat(target);
+      if (info.isDirectory()) {
+        await walk(path);
+      } else if (info.isFile()) {
+        total += info.size;
+        if (files.size >= MAX_FILES || total > MAX_EXTRACTED_BYTES) {
+          throw new NetworkPackageError(
+            'TooLarge',
+            `${directory} holds more than ${MAX_FILES} files or ${MAX_EXTRACTED_BYTES} bytes`,
+          );
+        }
+        files.set(relative(base, path).split(sep).join('/'), new Uint8Array(await readFile(target)));
+      }
+    }
+  };
+  await walk(base);
+  return new NetworkPackage(files, directory);
+}
+
+async function readLimited(response: Response, location: string): Promise<Uint8Array> {
+  // without a trustworthy content-length, stop reading as soon as the limit is passed
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // leaving the loop by throwing cancels the stream
+  for await (const value of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += value.byteLength;
+    if (size > MAX_ARCHIVE_BYTES)
+      throw new NetworkPackageError('TooLarge', `${location} is over ${MAX_ARCHIVE_BYTES} bytes`);
+    chunks.push(value);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+export interface ReadSourceOptions {
+  /** Injected for tests; defaults to the global fetch. */
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+}
+
+/** Reads zip bytes from `file://` URLs, plain paths, or http(s) URLs, with a size limit. */
+export async function readPackageSource(location: string, options: ReadSourceOptions = {}): Promise<Uint8Array> {
+  if (/^https?:\/\//i.test(location)) {
+    const fetchImpl = options.fetch ?? fetch;
+    let response: Response;
+    try {
+      response = await fetchImpl(location, {
+        redirect: 'follow',
+        signal: AbortSignal.timeout(options.timeoutMs ?? 120_000),
+      });
+    } catch (error) {
+      throw new NetworkPackageError('SourceUnavailable', `GET ${location} failed: ${(error as Error).message}`);
+    }
+    if (!response.ok)
+      throw new NetworkPackageError('SourceUnavailable', `GET ${location} answered HTTP ${response.status}`);
+    const declared = Number(response.headers.get('content-length') ?? '0');
+    if (declared > MAX_ARCHIVE_BYTES)
+      throw new NetworkPackageError('TooLarge', `${location} is ${declared} bytes, limit ${MAX_ARCHIVE_BYTES}`);
+    try {
+      return await readLimited(response, location);
+    } catch (error) {
+      if (error instanceof NetworkPackageError) throw error;
+      throw new NetworkPackageError('SourceUnavailable', `GET ${location} broke off: ${(error as Error).message}`);
+    }
+  }
+  let path: string;
+  try {
+    path = /^file:/i.test(location) ? fileURLToPath(location) : resolve(location);
+  } catch (error) {
+    throw new NetworkPackageError(
+      'SourceUnavailable',
+      `${location} is not a usable file URL (${(error as Error).message})`,
+    );
+  }
+  try {
+    const info = await stat(path);
+    if (info.size > MAX_ARCHIVE_BYTES)
+      throw new NetworkPackageError('TooLarge', `${path} is ${info.size} bytes, limit ${MAX_ARCHIVE_BYTES}`);
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    if (error instanceof NetworkPackageError) throw error;
+    throw new NetworkPackageError('SourceUnavailable', `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+export interface LoadPresetOptions extends ReadSourceOptions {
+  /**
+   * Where to read the preset's zip from instead of its official URL (a mirror, a `file://` URL or a local path,
+   * for tests and air-gapped clusters). The pinned checksum is still enforced.
+   */
+  readonly location?: string;
+}
+
+export function isNetworkPresetName(name: string): name is NetworkPresetName {
+  return Object.hasOwn(NETWORK_PACKAGE_PRESETS, name);
+}
+
+export async function loadPresetNetworkPackage(
+  preset: string,
+  options: LoadPresetOptions = {},
+): Promise<NetworkPackage> {
+  if (!isNetworkPresetName(preset)) {
+    throw new NetworkPackageError(
+      'UnknownPreset',
+      `no network package preset "${preset}" (known: ${Object.keys(NETWORK_PACKAGE_PRESETS).join(', ')})`,
+    );
+  }
+  const { url, checksum } = NETWORK_PACKAGE_PRESETS[preset];
+  const location = options.location ?? url;
+  const zip = await readPackageSource(location, options);
+  return loadNetworkPackageFromZip(zip, { checksum, origin: `${preset} package from ${location}` });
+}
