@@ -1,0 +1,49 @@
+/**
+ * Pure builders for the Kubernetes objects of one SymbolNode. Input: a parsed SymbolNode (parseSymbolNode)
+ * and plain data; output: typed @kubernetes/client-node objects ready to apply. No API calls, no I/O.
+ */
+export { configHash, type ConfigFiles } from './configHash.js';
+export {
+  buildMongoScriptsConfigMap,
+  buildResourcesConfigMap,
+  buildRestConfigMap,
+  CONFIGMAP_MAX_BYTES,
+  HARVESTING_FILE,
+  REST_CONFIG_FILE,
+} from './configMaps.js';
+export {
+  checkBuildContext,
+  resolveSeedPackage,
+  type BuildContext,
+  type BuiltInPackages,
+  type SeedPackageSource,
+} from './context.js';
+export * from './layout.js';
+export {
+  childMetadata,
+  commonLabels,
+  keyMaterialIsOwned,
+  ownerReference,
+  selectorLabels,
+  type Component,
+} from './metadata.js';
+export {
+  BuildError,
+  checkName,
+  DATA_VOLUME,
+  derivedName,
+  InvalidNameError,
+  objectNames,
+  type NameRule,
+  type SymbolNodeObjectNames,
+} from './names.js';
+export {
+  buildCertificatesSecret,
+  buildHarvestingSecret,
+  buildIdentitySecret,
+  CERTIFICATE_FILES,
+  type CertificateFile,
+  type CertificateFiles,
+} from './secrets.js';
+export { buildHeadlessService, buildService } from './services.js';
+export { buildStatefulSet } from './statefulSet.js';

@@ -1,0 +1,156 @@
+/**
+ * The pod layout of a SymbolNode: container names, ports, mount points, data-volume sub-paths, scripts and
+ * default resources. Exported so that other modules (pod monitor, jobs) refer to the same names.
+ */
+import type { V1ResourceRequirements } from '@kubernetes/client-node';
+
+export const PORTS = {
+  /** catapult peer protocol (TLS 1.3); REST's apiNode connects here too. */
+  peer: 7900,
+  /** catapult.broker ZeroMQ publisher (subscriberPort), read by REST websockets; pod-internal. */
+  broker: 7902,
+  /** REST gateway HTTP. */
+  rest: 3000,
+  /** MongoDB, bound to 127.0.0.1 only. */
+  mongo: 27017,
+} as const;
+
+export const CONTAINERS = {
+  seedInit: 'seed-init',
+  mongo: 'mongo',
+  mongoInit: 'mongo-init',
+  recovery: 'recovery',
+  server: 'server',
+  broker: 'broker',
+  rest: 'rest',
+} as const;
+export type ContainerName = (typeof CONTAINERS)[keyof typeof CONTAINERS];
+
+/**
+ * Sub-paths of the one data volume. `data/` is catapult's data directory alone (what shoestring's reset-data
+ * wipes); the seed, MongoDB files, voting keys and logs live beside it, not inside it.
+ */
+export const DATA_SUBPATHS = {
+  data: 'data',
+  seed: 'seed',
+  votingKeys: 'votingkeys',
+  mongo: 'dbdata',
+  logs: 'logs',
+  restCache: 'rest-cache',
+} as const;
+
+/** Mount points. The catapult ones are fixed by config-user.properties (/seed, /certificates, /data, /votingkeys). */
+export const MOUNTS = {
+  userconfig: '/userconfig',
+  resources: '/userconfig/resources',
+  certificates: '/certificates',
+  data: '/data',
+  seed: '/seed',
+  votingKeys: '/votingkeys',
+  logs: '/logs',
+  mongoData: '/dbdata',
+  mongoScripts: '/mongo',
+  restConfig: '/rest-config',
+  restWorkdir: '/symbol-workdir',
+  /** seed-init sees the whole data volume here. */
+  volumeRoot: '/pvc',
+  /** seed-init: a network package from a ConfigMap. */
+  package: '/package',
+  tmp: '/tmp',
+} as const;
+
+export const VOLUMES = {
+  data: 'data',
+  resources: 'resources',
+  /** resources + the harvesting Secret: the server's view for harvesters. */
+  serverResources: 'server-resources',
+  certificates: 'certificates',
+  restConfig: 'rest-config',
+  mongoScripts: 'mongo-scripts',
+  package: 'package',
+  tmp: 'tmp',
+} as const;
+
+/** shoestring's default userId/groupId; the images run as this user there too. */
+export const RUN_AS_USER = 1000;
+export const RUN_AS_GROUP = 1000;
+
+export const CATAPULT_BIN = '/usr/catapult/bin';
+export const CATAPULT_ENV = [{ name: 'LD_LIBRARY_PATH', value: '/usr/catapult/lib:/usr/catapult/deps' }];
+
+/** The seed-init program in the operator image (implemented elsewhere; this module only builds its container). */
+export const SEED_INIT_COMMAND = ['node', '/app/dist/worker/seedInit.js'] as const;
+
+/**
+ * shoestring runs catapult with `nofile` 65536 (and the broker raises its soft limit to 1048576). Kubernetes
+ * cannot set rlimits and containerd 2.x leaves the soft limit at 1024, so the soft limit is raised to the hard
+ * limit before exec. Constant text: nothing from the spec is interpolated. After `exec`, catapult is PID 1 and
+ * handles SIGTERM itself (clean shutdown, lock file removed).
+ */
+const RAISE_NOFILE = 'ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true';
+
+export function catapultCommand(binary: 'catapult.server' | 'catapult.broker'): string[] {
+  return ['/bin/sh', '-c', `${RAISE_NOFILE}; exec ${CATAPULT_BIN}/${binary} /userconfig`];
+}
+
+/**
+ * Runs catapult.recovery only when a stale lock file shows that catapult did not stop cleanly (facts §3): a
+ * clean start costs nothing, and a crash is repaired before the server starts instead of failing with "could
+ * not acquire instance lock" forever. `recovery.lock` is left only by an interrupted recovery; nothing else runs
+ * in the pod while init containers run, so it is removed and recovery starts over (it is restartable: it works
+ * from commit_step.dat and deletes server.lock/broker.lock only at its end). Constant text, no interpolation.
+ */
+export const RECOVERY_SCRIPT = [
+  'set -eu',
+  RAISE_NOFILE,
+  'stale=""',
+  'for lock in server.lock broker.lock recovery.lock; do',
+  '  if [ -e "/data/$lock" ]; then stale="$stale $lock"; fi',
+  'done',
+  'if [ -z "$stale" ]; then',
+  '  echo "recovery: no stale lock file in /data, nothing to repair"',
+  '  exit 0',
+  'fi',
+  'echo "recovery: stale lock file(s) in /data:$stale; running catapult.recovery"',
+  'rm -f /data/recovery.lock',
+  `exec ${CATAPULT_BIN}/catapult.recovery /userconfig`,
+].join('\n');
+
+/**
+ * Prepares the catapult database the way shoestring's mongors.sh does: waits for mongod, then feeds
+ * mongoDbPrepare.js (which loads the per-plugin scripts by relative name, hence `cd`). It creates collections
+ * and indexes and runs on every start, like shoestring's `initiate` service. Constant text.
+ */
+export const MONGO_INIT_SCRIPT = [
+  'set -eu',
+  'uri="mongodb://127.0.0.1:27017/catapult"',
+  'tries=0',
+  'until mongosh --quiet --norc "$uri" --eval "db.runCommand({ ping: 1 })" >/dev/null 2>&1; do',
+  '  tries=$((tries + 1))',
+  '  if [ "$tries" -ge 120 ]; then echo "mongo-init: mongod did not answer" >&2; exit 1; fi',
+  '  sleep 1',
+  'done',
+  `cd ${MOUNTS.mongoScripts}`,
+  'mongosh --quiet --norc "$uri" < mongoDbPrepare.js',
+  'echo "mongo-init: catapult database prepared"',
+].join('\n');
+
+/** shoestring allows the server 300 s and the broker 60 s to stop; MongoDB and REST stop within seconds. */
+export const TERMINATION_GRACE_SECONDS = {
+  peer: 300,
+  /** REST, then broker (60), then server (300), then MongoDB: sidecars stop in reverse order, one budget. */
+  api: 420,
+} as const;
+
+/** Defaults; `spec.resources` replaces the server's (and recovery's) as a whole. */
+export const DEFAULT_RESOURCES: Record<
+  'server' | 'broker' | 'mongo' | 'mongoInit' | 'rest' | 'seedInit',
+  V1ResourceRequirements
+> = {
+  server: { requests: { cpu: '1', memory: '4Gi' }, limits: { memory: '8Gi' } },
+  broker: { requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '4Gi' } },
+  mongo: { requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '6Gi' } },
+  mongoInit: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+  rest: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } },
+  seedInit: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+};

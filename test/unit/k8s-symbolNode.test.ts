@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadYaml } from '@kubernetes/client-node';
+
+import {
+  hostNameProblem,
+  isIpAddress,
+  NODE_NAME_MAX_LENGTH,
+  nodeNameProblem,
+  parseSymbolNode,
+  quantityToNumber,
+  type ParseResult,
+} from '../../k8s/symbolNode.js';
+import { repoRoot } from '../support/paths.js';
+import { API_IMAGES, resource } from './k8s-fixtures.js';
+
+function failed(result: ParseResult): Extract<ParseResult, { ok: false }> {
+  if (result.ok) assert.fail(`expected a parse failure, got ${JSON.stringify(result.node.spec)}`);
+  return result;
+}
+
+function parseSpec(spec: Record<string, unknown>, name?: string): ParseResult {
+  return parseSymbolNode(resource(spec, name));
+}
+
+void describe('parseSymbolNode: valid input', () => {
+  void it('applies the defaults of the CRD', () => {
+    const result = parseSpec({});
+    assert.ok(result.ok);
+    const { spec } = result.node;
+    assert.equal(spec.role, 'peer');
+    assert.equal(spec.harvester, false);
+    assert.equal(spec.voter, false);
+    assert.equal(spec.hostPort, false);
+    assert.equal(spec.paused, false);
+    assert.equal(spec.dataRetentionPolicy, 'Retain');
+    assert.equal(result.node.metadata.uid, 'uid-of-node-a');
+    assert.equal(result.node.metadata.generation, 3);
+  });
+
+  void it('normalises integer quantities to strings', () => {
+    const result = parseSpec({
+      volumeSize: 21474836480,
+      resources: { requests: { cpu: 2 }, limits: { memory: '8Gi' } },
+    });
+    assert.ok(result.ok);
+    assert.equal(result.node.spec.volumeSize, '21474836480');
+    assert.deepEqual(result.node.spec.resources?.requests, { cpu: '2' });
+  });
+
+  void it('accepts every sample manifest', () => {
+    const dir = join(repoRoot, 'k8s/manifests/samples');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    assert.ok(files.length >= 2);
+    for (const file of files) {
+      const obj = loadYaml<Record<string, unknown> & { metadata: Record<string, unknown> }>(
+        readFileSync(join(dir, file), 'utf8'),
+      );
+      const result = parseSymbolNode({ ...obj, metadata: { ...obj.metadata, uid: 'u' } });
+      assert.ok(result.ok, `${file}: ${result.ok ? '' : result.message}`);
+    }
+  });
+
+  void it('accepts host names and IP addresses', () => {
+    for (const host of [
+      'node.example.org',
+      'Node-1.Example.ORG',
+      'localhost',
+      '203.0.113.7',
+      '2001:db8::1',
+      '::1',
+      'a'.repeat(63),
+    ]) {
+      assert.ok(parseSpec({ hostName: host }).ok, host);
+    }
+  });
+
+  void it('accepts a friendly name in any script', () => {
+    for (const name of ['my node', '日本のノード', 'nœud №1', 'x'])
+      assert.ok(parseSpec({ friendlyName: name }).ok, name);
+  });
+});
+
+void describe('parseSymbolNode: precise failures', () => {
+  void it('names an unknown network', () => {
+    const r = failed(parseSpec({ network: 'testnet' }));
+    assert.equal(r.reason, 'UnknownNetwork');
+    assert.match(r.message, /^spec\.network: "testnet" is not a known network/);
+    assert.match(r.message, /mainnet, sai, custom/);
+  });
+
+  void it('rejects malformed host names with the field and the value', () => {
+    const bad = [
+      'a..b',
+      'a;rm -rf /',
+      '$(reboot)',
+      'x\nhost = evil.example',
+      'x\r\nfriendlyName = y',
+      'host name',
+      '-a.b',
+      'a-.b',
+      'a.b.',
+      '999.1.1.1',
+      '1.2.3',
+      '1::2::3',
+      'fe80::1%eth0',
+      '::ffff:1.2.3.4',
+      '::ffff:102:304',
+      'a'.repeat(64),
+      `${'a.'.repeat(127)}ab`,
+    ];
+    for (const host of bad) {
+      const r = failed(parseSpec({ hostName: host }));
+      assert.equal(r.reason, 'InvalidHostName', host);
+      assert.ok(r.message.startsWith(`spec.hostName: ${JSON.stringify(host).slice(0, 20)}`), r.message);
+      assert.ok(!r.message.includes('\n'), 'control characters are escaped in the message');
+    }
+    assert.equal(
+      failed(parseSpec({ hostName: 'a..b' })).message,
+      'spec.hostName: "a..b" is not a valid DNS name or IP address',
+    );
+  });
+
+  void it('rejects a friendly name that would break the properties file', () => {
+    for (const name of ['a\nb', 'a\rb', 'tab\there', ' lead', 'trail ', 'nul\u0000', 'line\u2028sep', 'x'.repeat(64)]) {
+      const r = failed(parseSpec({ friendlyName: name }));
+      assert.equal(r.reason, 'InvalidFriendlyName', JSON.stringify(name));
+      assert.match(r.message, /^spec\.friendlyName: /);
+    }
+  });
+
+  void it('rejects bad quantities', () => {
+    for (const volumeSize of ['10Gb', '10 Gi', '-5Gi', '1e3', 'lots', '']) {
+      const r = failed(parseSpec({ volumeSize }));
+      assert.equal(r.reason, 'InvalidQuantity', volumeSize);
+      assert.match(r.message, /^spec\.volumeSize: .* is not a valid quantity/);
+    }
+    assert.equal(failed(parseSpec({ volumeSize: '512Mi' })).reason, 'InvalidQuantity');
+    assert.match(failed(parseSpec({ volumeSize: true })).message, /spec\.volumeSize: must be a quantity/);
+    const cpu = failed(parseSpec({ resources: { requests: { cpu: 'two' } } }));
+    assert.equal(cpu.reason, 'InvalidResources');
+    assert.match(cpu.message, /spec\.resources\.requests\.cpu: "two" is not a valid quantity/);
+  });
+
+  void it('reports conflicting and missing fields', () => {
+    const harvestingApi = failed(parseSpec({ role: 'api', ...API_IMAGES, harvester: true }));
+    assert.equal(harvestingApi.reason, 'ConflictingFields');
+    assert.match(harvestingApi.message, /spec\.harvester: .*role "dual"/);
+
+    const custom = failed(parseSpec({ network: 'custom' }));
+    assert.equal(custom.reason, 'MissingNetworkPackage');
+    assert.match(custom.message, /^spec\.networkPackage: is required when network is "custom"/);
+
+    const both = failed(
+      parseSpec({
+        network: 'custom',
+        networkPackage: { url: 'https://x.org/p.zip', sha256: 'a'.repeat(64), configMapRef: { name: 'p' } },
+      }),
+    );
+    assert.equal(both.reason, 'ConflictingFields');
+    assert.match(both.message, /spec\.networkPackage: set exactly one of url or configMapRef/);
+
+    const noSha = failed(parseSpec({ network: 'custom', networkPackage: { url: 'https://x.org/p.zip' } }));
+    assert.equal(noSha.reason, 'MissingField');
+    assert.match(noSha.message, /spec\.networkPackage\.sha256: is required/);
+
+    const noImages = failed(parseSpec({ role: 'dual' }));
+    assert.equal(noImages.reason, 'MissingField');
+    assert.deepEqual(
+      noImages.issues.map((i) => i.path),
+      ['spec.restImage', 'spec.mongoImage'],
+    );
+
+    const requestOverLimit = failed(
+      parseSpec({ resources: { requests: { memory: '8Gi' }, limits: { memory: '4Gi' } } }),
+    );
+    assert.equal(requestOverLimit.reason, 'InvalidResources');
+    assert.match(requestOverLimit.message, /spec\.resources\.requests\.memory: "8Gi" must not exceed/);
+  });
+
+  void it('reports required and unknown fields and wrong types', () => {
+    const r = failed(parseSymbolNode({ ...resource({}), spec: { network: 'sai', replicas: 3, harvester: 'yes' } }));
+    const byPath = Object.fromEntries(r.issues.map((i) => [i.path, i]));
+    assert.equal(byPath['spec.image']?.reason, 'MissingField');
+    assert.equal(byPath['spec.volumeSize']?.reason, 'MissingField');
+    assert.equal(byPath['spec.replicas']?.reason, 'UnknownField', 'there is no replicas: a node is a singleton');
+    assert.match(byPath['spec.harvester']?.message ?? '', /must be true or false, not a string/);
+    assert.equal(failed(parseSymbolNode({ ...resource({}), spec: undefined })).reason, 'MissingField');
+  });
+
+  void it('rejects a bad image reference', () => {
+    for (const image of ['symbolplatform/symbol-server', 'Symbol/Server:1', 'x:1 ; rm', 'x:\n1']) {
+      const r = failed(parseSpec({ image }));
+      assert.equal(r.reason, 'InvalidImage', image);
+    }
+  });
+
+  void it('checks apiVersion, kind and metadata', () => {
+    const wrongKind = failed(parseSymbolNode({ ...resource({}), kind: 'Pod' }));
+    assert.equal(wrongKind.reason, 'InvalidObject');
+    assert.match(wrongKind.message, /^kind: "Pod" is not "SymbolNode"/);
+    const noUid = resource({});
+    (noUid.metadata as Record<string, unknown>).uid = undefined;
+    assert.match(failed(parseSymbolNode(noUid)).message, /metadata\.uid: is required/);
+    assert.equal(failed(parseSymbolNode(null)).reason, 'InvalidObject');
+  });
+
+  void it('limits the SymbolNode name to what its StatefulSet can carry', () => {
+    // controller-revision-hash = <name>-<FNV-32 hash, decimal, up to 10 characters>, a label value (<= 63)
+    const longestHash = String(2 ** 32 - 1).length;
+    const limit = 63 - 1 - longestHash;
+    assert.equal(NODE_NAME_MAX_LENGTH, limit);
+    assert.ok(parseSpec({}, 'a'.repeat(limit)).ok);
+    const r = failed(parseSpec({}, 'a'.repeat(limit + 1)));
+    assert.equal(r.reason, 'InvalidName');
+    assert.match(r.message, /metadata\.name: .* at most 52 .*controller-revision-hash/);
+    assert.equal(failed(parseSpec({}, '1node')).reason, 'InvalidName');
+    assert.equal(failed(parseSpec({}, 'my.node')).reason, 'InvalidName');
+    assert.match(nodeNameProblem('sai-headless') ?? '', /-headless/);
+  });
+});
+
+void describe('value helpers', () => {
+  void it('hostNameProblem and isIpAddress agree with each other', () => {
+    assert.equal(isIpAddress('192.0.2.1'), true);
+    assert.equal(isIpAddress('192.0.2.01'), false, 'leading zeros are refused, as by Go netip');
+    assert.equal(isIpAddress('::ffff:c000:201'), false, 'IPv4-mapped');
+    assert.equal(hostNameProblem('192.0.2.1'), undefined);
+    assert.notEqual(hostNameProblem('192.0.2.01'), undefined);
+  });
+
+  void it('quantityToNumber understands binary, decimal and milli suffixes', () => {
+    assert.equal(quantityToNumber('1Gi'), 1024 ** 3);
+    assert.equal(quantityToNumber('1G'), 1e9);
+    assert.equal(quantityToNumber('500m'), 0.5);
+    assert.equal(quantityToNumber('1e3'), 1000);
+    assert.equal(quantityToNumber(42), 42);
+    assert.equal(quantityToNumber('1Gb'), undefined);
+  });
+});
