@@ -25,13 +25,15 @@ import { NetworkPackage, NetworkPackageError } from './networkPackage.js';
 import { PropertiesDocument, type PropertyValue } from './properties.js';
 
 /**
+ * The node's software, in shoestring's terms (the SymbolNode roles `api` and `dual` are both
+ * `full-api`; they differ only in whether harvesting and voting are allowed):
  * - `peer`: shoestring PEER: catapult server only.
- * - `api`: shoestring API with `lightApi = true`: server plus the light REST gateway, which reads the server
- *   directly; no broker, no MongoDB; roles stay `Peer` (as shoestring does).
- * - `dual`: shoestring API (full): server, broker, MongoDB and REST; roles `Peer,Api`.
+ * - `light-api`: shoestring API with `lightApi = true`: server plus the light REST gateway, which reads the
+ *   server directly; no broker, no MongoDB; roles stay `Peer` (as shoestring does).
+ * - `full-api`: shoestring API (full): server, broker, MongoDB and REST; roles `Peer,Api`.
  */
-export type NodeRole = 'peer' | 'api' | 'dual';
-export const NODE_ROLES: readonly NodeRole[] = ['peer', 'api', 'dual'];
+export type NodeRole = 'peer' | 'light-api' | 'full-api';
+export const NODE_ROLES: readonly NodeRole[] = ['peer', 'light-api', 'full-api'];
 
 /** Mount points inside the catapult/REST containers; `config-user.properties` and rest.json refer to them. */
 export const CONTAINER_PATHS = {
@@ -75,7 +77,7 @@ export interface RoleOptions {
 /** Paths (relative to `/userconfig`) that `buildNodeConfig` produces for a role, sorted. */
 export function configFilesForRole(role: NodeRole, options: RoleOptions): string[] {
   const files = PEER_PROPERTIES.map(resourcePath);
-  if (role === 'dual') files.push(...FULL_API_PROPERTIES.map(resourcePath), 'resources/peers-api.json');
+  if (role === 'full-api') files.push(...FULL_API_PROPERTIES.map(resourcePath), 'resources/peers-api.json');
   if (options.harvester) files.push(...HARVESTER_PROPERTIES.map(resourcePath));
   files.push('resources/peers-p2p.json');
   if (role !== 'peer') files.push('rest.json');
@@ -156,13 +158,13 @@ function validateSettings(pkg: NetworkPackage, settings: NodeSettings): void {
   const max = harvesting?.maxUnlockedAccounts;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
     throw new NodeConfigError('maxUnlockedAccounts must be a positive integer');
-  if (settings.role !== 'dual' && settings.peers?.api?.length)
+  if (settings.role !== 'full-api' && settings.peers?.api?.length)
     throw new NodeConfigError('peers.api is only written for full API (dual) nodes');
 }
 
 /** Roles advertised in `[localnode] roles`, as shoestring computes them. */
 export function nodeRolesString(settings: Pick<NodeSettings, 'role' | 'voter'>): string {
-  const roles = settings.role === 'dual' ? ['Peer', 'Api'] : ['Peer'];
+  const roles = settings.role === 'full-api' ? ['Peer', 'Api'] : ['Peer'];
   if (settings.voter) roles.push('Voting');
   return roles.join(',');
 }
@@ -215,7 +217,7 @@ function mergeJson(target: Record<string, unknown>, overrides: Readonly<Record<s
 }
 
 function buildRestJson(pkg: NetworkPackage, settings: NodeSettings): string {
-  const template = settings.role === 'dual' ? 'rest/rest.json' : 'rest/rest-light.json';
+  const template = settings.role === 'full-api' ? 'rest/rest.json' : 'rest/rest-light.json';
   let rest: unknown;
   try {
     rest = JSON.parse(pkg.text(template));
@@ -258,7 +260,7 @@ export function buildNodeConfig(pkg: NetworkPackage, settings: NodeSettings): Ma
     edit('node', 'node', 'trustedHosts', LOOPBACK);
     edit('node', 'node', 'localNetworks', LOOPBACK);
   }
-  if (settings.role === 'dual') {
+  if (settings.role === 'full-api') {
     edit('extensions-server', 'extensions', 'extension.filespooling', true);
     edit('extensions-server', 'extensions', 'extension.partialtransaction', true);
     edit('extensions-recovery', 'extensions', 'extension.addressextraction', true);
@@ -306,7 +308,7 @@ export function buildNodeConfig(pkg: NetworkPackage, settings: NodeSettings): Ma
   const files = new Map<string, string | Uint8Array>();
   for (const [path, document] of documents) files.set(path, document.toString());
   files.set('resources/peers-p2p.json', formatPeersFile('p2p', settings.peers?.p2p ?? []));
-  if (settings.role === 'dual')
+  if (settings.role === 'full-api')
     files.set('resources/peers-api.json', formatPeersFile('api', settings.peers?.api ?? []));
   if (settings.role !== 'peer') files.set('rest.json', buildRestJson(pkg, settings));
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -50,7 +50,7 @@ function harvesting() {
 
 void describe('node configuration per role', () => {
   void it('produces exactly the declared file set for each role', () => {
-    for (const role of ['peer', 'api', 'dual'] as const) {
+    for (const role of ['peer', 'light-api', 'full-api'] as const) {
       for (const harvester of [false, true]) {
         const files = buildNodeConfig(pkg, {
           ...base,
@@ -64,7 +64,7 @@ void describe('node configuration per role', () => {
   });
 
   void it('uses only files the package provides, and leaves untouched ones byte-identical', () => {
-    const files = buildNodeConfig(pkg, { ...base, role: 'dual' });
+    const files = buildNodeConfig(pkg, { ...base, role: 'full-api' });
     for (const [path, content] of files) {
       if (!path.endsWith('.properties')) continue;
       const template = pkg.text(path);
@@ -91,7 +91,7 @@ void describe('node configuration per role', () => {
   });
 
   void it('dual: full API extensions, Peer,Api roles, loopback MongoDB', () => {
-    const files = buildNodeConfig(pkg, { ...base, role: 'dual' });
+    const files = buildNodeConfig(pkg, { ...base, role: 'full-api' });
     const node = PropertiesDocument.parse(text(files, 'resources/config-node.properties'));
     assert.equal(node.get('localnode', 'roles'), 'Peer,Api');
     assert.equal(node.get('node', 'enableAutoSyncCleanup'), 'false');
@@ -124,7 +124,7 @@ void describe('node configuration per role', () => {
   });
 
   void it('api (light REST): light rest.json, roles stay Peer, no broker files', () => {
-    const files = buildNodeConfig(pkg, { ...base, role: 'api' });
+    const files = buildNodeConfig(pkg, { ...base, role: 'light-api' });
     const rest = JSON.parse(text(files, 'rest.json')) as Record<string, unknown>;
     assert.deepEqual(
       Object.keys(rest).sort(),
@@ -138,7 +138,7 @@ void describe('node configuration per role', () => {
   });
 
   void it('voter appends Voting and enables finalization voting', () => {
-    const files = buildNodeConfig(pkg, { ...base, role: 'dual', voter: true });
+    const files = buildNodeConfig(pkg, { ...base, role: 'full-api', voter: true });
     assert.equal(
       PropertiesDocument.parse(text(files, 'resources/config-node.properties')).get('localnode', 'roles'),
       'Peer,Api,Voting',
@@ -255,7 +255,7 @@ void describe('node configuration inputs', () => {
   void it('merges REST overrides like shoestring --rest-overrides', () => {
     const files = buildNodeConfig(pkg, {
       ...base,
-      role: 'dual',
+      role: 'full-api',
       restOverrides: { nodeMetadata: { operator: 'k8s' }, throttling: { burst: 1 } },
     });
     const rest = JSON.parse(text(files, 'rest.json')) as {
@@ -266,12 +266,12 @@ void describe('node configuration inputs', () => {
     assert.ok('_info' in rest.nodeMetadata, 'objects merge instead of being replaced');
     assert.deepEqual(rest.throttling, { burst: 1, rate: 60 });
     const polluting = JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, unknown>;
-    assert.throws(() => buildNodeConfig(pkg, { ...base, role: 'dual', restOverrides: polluting }), NodeConfigError);
+    assert.throws(() => buildNodeConfig(pkg, { ...base, role: 'full-api', restOverrides: polluting }), NodeConfigError);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   void it('does not leak edits between calls on the same package', () => {
-    buildNodeConfig(pkg, { ...base, role: 'dual', voter: true, friendlyName: 'first' });
+    buildNodeConfig(pkg, { ...base, role: 'full-api', voter: true, friendlyName: 'first' });
     const second = buildNodeConfig(pkg, base);
     assert.deepEqual(changes(second, 'resources/config-finalization.properties'), {});
     assert.equal(
@@ -296,7 +296,7 @@ void describe('peer lists', () => {
   ];
 
   void it('writes the empty lists shoestring would write', () => {
-    const files = buildNodeConfig(pkg, { ...base, role: 'dual' });
+    const files = buildNodeConfig(pkg, { ...base, role: 'full-api' });
     for (const kind of ['p2p', 'api']) {
       const parsed = JSON.parse(text(files, `resources/peers-${kind}.json`)) as Record<string, unknown>;
       assert.deepEqual(Object.keys(parsed), ['knownPeers', '_info']);

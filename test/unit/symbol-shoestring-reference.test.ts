@@ -77,13 +77,13 @@ interface ReferenceCase {
 
 const CASES: ReferenceCase[] = [
   { name: 'peer', features: 'PEER', lightApi: false, role: 'peer', harvester: false, voter: false },
-  { name: 'full API (dual)', features: 'API', lightApi: false, role: 'dual', harvester: false, voter: false },
-  { name: 'light API', features: 'API', lightApi: true, role: 'api', harvester: false, voter: false },
+  { name: 'full API (dual)', features: 'API', lightApi: false, role: 'full-api', harvester: false, voter: false },
+  { name: 'light API', features: 'API', lightApi: true, role: 'light-api', harvester: false, voter: false },
   {
     name: 'dual + harvester + voter',
     features: 'API|HARVESTER|VOTER',
     lightApi: false,
-    role: 'dual',
+    role: 'full-api',
     harvester: true,
     voter: true,
   },
@@ -116,7 +116,7 @@ const PROPERTY_DEVIATIONS = [
     key: 'databaseUri',
     shoestring: 'mongodb://db:27017',
     ours: 'mongodb://127.0.0.1:27017',
-    applies: (c: ReferenceCase) => c.role === 'dual',
+    applies: (c: ReferenceCase) => c.role === 'full-api',
     why: '"db" is a docker-compose service name; MongoDB runs in the same pod',
   },
 ];
@@ -128,13 +128,13 @@ const REST_DEVIATIONS = [
     path: ['db', 'url'],
     shoestring: 'mongodb://db:27017/',
     ours: 'mongodb://127.0.0.1:27017/',
-    applies: (c: ReferenceCase) => c.role === 'dual',
+    applies: (c: ReferenceCase) => c.role === 'full-api',
   },
   {
     path: ['websocket', 'mq', 'host'],
     shoestring: 'broker',
     ours: '127.0.0.1',
-    applies: (c: ReferenceCase) => c.role === 'dual',
+    applies: (c: ReferenceCase) => c.role === 'full-api',
   },
 ];
 
@@ -245,7 +245,7 @@ void describe(`shoestring ${SHOESTRING_VERSION} reference`, () => {
         host: HOST,
         friendlyName: FRIENDLY_NAME,
         ...(harvesting ? { harvesting } : {}),
-        peers: { p2p: PEERS_P2P, ...(c.role === 'dual' ? { api: PEERS_API } : {}) },
+        peers: { p2p: PEERS_P2P, ...(c.role === 'full-api' ? { api: PEERS_API } : {}) },
       });
 
       assert.deepEqual([...ours.keys()], [...theirs.keys()], 'same file set');
