@@ -414,20 +414,17 @@ export const SymbolNodeSpecSchema = z
       role: enumOf(ROLES, 'role').default('peer'),
       harvester: boolean(false),
       voter: boolean(false),
-      hostName: z
-        .string(typed('a string'))
-        .check((ctx) => {
-          const problem = hostNameProblem(ctx.value);
-          if (problem !== undefined) {
-            ctx.issues.push({
-              code: 'custom',
-              input: ctx.value,
-              message: problem,
-              params: { reason: 'InvalidHostName' satisfies SpecErrorReason },
-            });
-          }
-        })
-        .optional(),
+      hostName: z.string(typed('a string')).check((ctx) => {
+        const problem = hostNameProblem(ctx.value);
+        if (problem !== undefined) {
+          ctx.issues.push({
+            code: 'custom',
+            input: ctx.value,
+            message: problem,
+            params: { reason: 'InvalidHostName' satisfies SpecErrorReason },
+          });
+        }
+      }),
       friendlyName: z
         .string(typed('a string'))
         .check((ctx) => {

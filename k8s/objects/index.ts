@@ -13,6 +13,7 @@ export {
 } from './configMaps.js';
 export {
   checkBuildContext,
+  normaliseSeedChecksum,
   resolveSeedPackage,
   type BuildContext,
   type BuiltInPackages,

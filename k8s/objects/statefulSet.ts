@@ -43,6 +43,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
+import type { PinnedChecksum } from '../../symbol/networkPackage.js';
 import {
   ANNOTATION_CONFIG_HASH,
   isApiRole,
@@ -51,7 +52,7 @@ import {
   type ParsedSymbolNode,
 } from '../symbolNode.js';
 import { HARVESTING_FILE, REST_CONFIG_FILE } from './configMaps.js';
-import { checkBuildContext, type BuildContext } from './context.js';
+import { checkBuildContext, normaliseSeedChecksum, type BuildContext } from './context.js';
 import {
   CATAPULT_ENV,
   catapultCommand,
@@ -126,17 +127,20 @@ function serverResources(node: ParsedSymbolNode): V1ResourceRequirements {
   };
 }
 
+function seedChecksumArgument(checksum: PinnedChecksum): string {
+  const { algorithm, hex } = normaliseSeedChecksum(checksum);
+  return `${algorithm}:${hex}`;
+}
+
 function seedInitContainer(node: ParsedSymbolNode, ctx: BuildContext): V1Container {
   const s = ctx.seedPackage;
   // Separate argv elements, no shell: a URL from the spec cannot inject anything.
+  // `--package-checksum <algorithm>:<lower-case hex>`, e.g. `sha3-512:895a…` (worker/seedInit.ts parses it).
+  const checksum = s.checksum !== undefined ? ['--package-checksum', seedChecksumArgument(s.checksum)] : [];
   const source =
     s.kind === 'url'
-      ? ['--package-url', s.url, '--package-sha256', s.sha256]
-      : [
-          '--package-file',
-          `${MOUNTS.package}/${s.key}`,
-          ...(s.sha256 !== undefined ? ['--package-sha256', s.sha256] : []),
-        ];
+      ? ['--package-url', s.url, ...checksum]
+      : ['--package-file', `${MOUNTS.package}/${s.key}`, ...checksum];
   return {
     name: CONTAINERS.seedInit,
     image: ctx.operatorImage,

@@ -21,7 +21,7 @@ export function resource(
     apiVersion: API_VERSION,
     kind: KIND,
     metadata: { name, namespace, uid: `uid-of-${name}`, generation: 3 },
-    spec: { image: SERVER_IMAGE, network: 'sai', volumeSize: '20Gi', ...spec },
+    spec: { image: SERVER_IMAGE, network: 'sai', hostName: 'node-a.example.org', volumeSize: '20Gi', ...spec },
   };
 }
 
@@ -35,7 +35,11 @@ export function context(overrides: Partial<BuildContext> = {}): BuildContext {
   return {
     operatorImage: OPERATOR_IMAGE,
     configHash: configHash({ 'resources/config-node.properties': '[localnode]\nhost = x\n' }),
-    seedPackage: { kind: 'url', url: 'https://example.org/sai.zip', sha256: 'ab'.repeat(32) },
+    seedPackage: {
+      kind: 'url',
+      url: 'https://example.org/sai.zip',
+      checksum: { algorithm: 'sha256', hex: 'ab'.repeat(32) },
+    },
     ...overrides,
   };
 }

@@ -15,13 +15,16 @@ import {
   buildService,
   buildStatefulSet,
   BuildError,
+  checkBuildContext,
   CERTIFICATE_FILES,
   configHash,
   CONTAINERS,
   InvalidNameError,
   objectNames,
   resolveSeedPackage,
+  type BuiltInPackages,
   type CertificateFiles,
+  type SeedPackageSource,
 } from '../../k8s/objects/index.js';
 import {
   ANNOTATION_CONFIG_HASH,
@@ -30,6 +33,7 @@ import {
   LABEL_INSTANCE,
   type ParsedSymbolNode,
 } from '../../k8s/symbolNode.js';
+import { NETWORK_PACKAGE_PRESETS, type PinnedChecksum } from '../../symbol/networkPackage.js';
 import { saiPackageDir } from '../support/paths.js';
 import {
   allContainers,
@@ -298,10 +302,12 @@ void describe('StatefulSet', () => {
     const args = byUrl.args ?? [];
     const arg = (flag: string) => args[args.indexOf(flag) + 1];
     assert.equal(arg('--package-url'), 'https://example.org/sai.zip');
-    assert.equal(arg('--package-sha256'), 'ab'.repeat(32));
+    assert.equal(arg('--package-checksum'), `sha256:${'ab'.repeat(32)}`);
+    assert.ok(!args.includes('--package-sha256'), 'the old flag is gone');
     assert.equal(arg('--network'), 'sai');
-    assert.ok(arg('--seed-dir')?.endsWith('/seed'));
-    assert.ok(arg('--data-dir')?.endsWith('/data'));
+    assert.equal(arg('--seed-dir'), '/pvc/seed');
+    assert.equal(arg('--data-dir'), '/pvc/data');
+    assert.ok(!args.includes('--package-file'));
 
     const node = parsed({ network: 'custom', networkPackage: { configMapRef: { name: 'my-net', key: 'net.zip' } } });
     const seedPackage = resolveSeedPackage(node, {});
@@ -310,8 +316,60 @@ void describe('StatefulSet', () => {
     const file = (byConfigMap.args ?? [])[(byConfigMap.args ?? []).indexOf('--package-file') + 1] ?? '';
     const mount = byConfigMap.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`));
     const volume = podSpec(sts).volumes?.find((v) => v.name === mount?.name);
+    assert.equal(mount?.readOnly, true);
     assert.equal(volume?.configMap?.name, 'my-net');
     assert.equal(file.slice((mount?.mountPath.length ?? 0) + 1), 'net.zip');
+    assert.ok(!(byConfigMap.args ?? []).includes('--package-checksum'), 'an unpinned ConfigMap package');
+    assert.ok(!(byConfigMap.args ?? []).includes('--package-url'));
+  });
+
+  void it('passes the seed package checksum as <algorithm>:<lower-case hex> for both algorithms', () => {
+    const seedArgs = (seedPackage: SeedPackageSource) => {
+      const args = container(buildStatefulSet(parsed(), context({ seedPackage })), CONTAINERS.seedInit).args ?? [];
+      assert.equal(args.filter((a) => a === '--package-checksum').length, 1);
+      return args[args.indexOf('--package-checksum') + 1];
+    };
+    const url = 'https://example.org/net.zip';
+    const sha3: PinnedChecksum = { algorithm: 'sha3-512', hex: 'AbCd'.repeat(32) };
+    assert.equal(seedArgs({ kind: 'url', url, checksum: sha3 }), `sha3-512:${'abcd'.repeat(32)}`);
+    assert.equal(
+      seedArgs({ kind: 'url', url, checksum: { algorithm: 'sha256', hex: 'EF'.repeat(32) } }),
+      `sha256:${'ef'.repeat(32)}`,
+    );
+    assert.equal(
+      seedArgs({ kind: 'configMap', name: 'my-net', key: 'net.zip', checksum: sha3 }),
+      `sha3-512:${'abcd'.repeat(32)}`,
+    );
+  });
+
+  void it('rejects a seed package checksum that does not fit its algorithm', () => {
+    const url = 'https://example.org/net.zip';
+    const withChecksum = (checksum: unknown): SeedPackageSource =>
+      ({ kind: 'url', url, checksum }) as SeedPackageSource;
+    const bad: [unknown, RegExp][] = [
+      [{ algorithm: 'sha256', hex: 'ab'.repeat(64) }, /sha256 is not 64 hex digits/],
+      [{ algorithm: 'sha256', hex: 'ab'.repeat(31) }, /sha256 is not 64 hex digits/],
+      [{ algorithm: 'sha3-512', hex: 'ab'.repeat(32) }, /sha3-512 is not 128 hex digits/],
+      [{ algorithm: 'sha3-512', hex: 'xy'.repeat(64) }, /sha3-512 is not 128 hex digits/],
+      [{ algorithm: 'sha256', hex: ` ${'ab'.repeat(32)}` }, /sha256 is not 64 hex digits/],
+      [{ algorithm: 'md5', hex: 'ab'.repeat(16) }, /algorithm "md5" is not one of sha256, sha3-512/],
+      [{ algorithm: 'SHA256', hex: 'ab'.repeat(32) }, /algorithm "SHA256"/],
+      [undefined, /checksum is missing/],
+    ];
+    for (const [checksum, message] of bad) {
+      assert.throws(() => checkBuildContext(context({ seedPackage: withChecksum(checksum) })), message);
+      assert.throws(() => buildStatefulSet(parsed(), context({ seedPackage: withChecksum(checksum) })), BuildError);
+      const configMap = { kind: 'configMap', name: 'n', key: 'k', checksum } as SeedPackageSource;
+      if (checksum !== undefined) assert.throws(() => checkBuildContext(context({ seedPackage: configMap })), message);
+    }
+    for (const checksum of [
+      { algorithm: 'sha256', hex: 'AB'.repeat(32) },
+      { algorithm: 'sha3-512', hex: 'ab'.repeat(64) },
+      { algorithm: 'sha3-512', hex: 'AB'.repeat(64) },
+    ]) {
+      assert.doesNotThrow(() => checkBuildContext(context({ seedPackage: withChecksum(checksum) })));
+    }
+    assert.doesNotThrow(() => checkBuildContext(context({ seedPackage: { kind: 'configMap', name: 'n', key: 'k' } })));
   });
 
   void it('mounts configuration read-only, certificates with mode 0400, and catapult state from the volume', () => {
@@ -561,11 +619,47 @@ void describe('ConfigMaps and Secrets', () => {
   });
 
   void it('resolves the seed package from the spec or the built-in list', () => {
-    const builtIn = { sai: { url: 'https://example.org/sai.zip', sha256: '12'.repeat(32) } };
+    const builtIn: BuiltInPackages = {
+      sai: { url: 'https://example.org/sai.zip', checksum: { algorithm: 'sha256', hex: '12'.repeat(32) } },
+    };
     assert.deepEqual(resolveSeedPackage(parsed(), builtIn), { kind: 'url', ...builtIn.sai });
     const override = { url: 'https://mirror.example.org/sai.zip', sha256: '34'.repeat(32) };
-    assert.deepEqual(resolveSeedPackage(parsed({ networkPackage: override }), builtIn), { kind: 'url', ...override });
+    assert.deepEqual(resolveSeedPackage(parsed({ networkPackage: override }), builtIn), {
+      kind: 'url',
+      url: override.url,
+      checksum: { algorithm: 'sha256', hex: '34'.repeat(32) },
+    });
+    const configMapRef = { name: 'my-net', key: 'net.zip' };
+    assert.deepEqual(resolveSeedPackage(parsed({ networkPackage: { configMapRef, sha256: '56'.repeat(32) } }), {}), {
+      kind: 'configMap',
+      ...configMapRef,
+      checksum: { algorithm: 'sha256', hex: '56'.repeat(32) },
+    });
+    assert.deepEqual(resolveSeedPackage(parsed({ networkPackage: { configMapRef } }), {}), {
+      kind: 'configMap',
+      ...configMapRef,
+    });
     assert.throws(() => resolveSeedPackage(parsed({ network: 'mainnet' }), builtIn), /no network package/);
+    const malformed = { sai: { url: 'https://example.org/sai.zip', checksum: { algorithm: 'sha256', hex: '12' } } };
+    assert.throws(() => resolveSeedPackage(parsed(), malformed as BuiltInPackages), BuildError);
+  });
+
+  void it('takes the network package presets as built-in packages, mainnet pinned with SHA3-512', () => {
+    const builtIn: BuiltInPackages = NETWORK_PACKAGE_PRESETS;
+    const mainnet = resolveSeedPackage(parsed({ network: 'mainnet' }), builtIn);
+    assert.equal(mainnet.kind, 'url');
+    assert.equal(mainnet.checksum?.algorithm, 'sha3-512');
+    assert.equal(mainnet.checksum?.hex, NETWORK_PACKAGE_PRESETS.mainnet.checksum.hex.toLowerCase());
+    assert.notEqual(NETWORK_PACKAGE_PRESETS.mainnet.checksum.hex, mainnet.checksum?.hex, 'the preset is upper case');
+    const sts = buildStatefulSet(parsed({ network: 'mainnet' }), context({ seedPackage: mainnet }));
+    const args = container(sts, CONTAINERS.seedInit).args ?? [];
+    assert.equal(args[args.indexOf('--package-url') + 1], NETWORK_PACKAGE_PRESETS.mainnet.url);
+    assert.match(args[args.indexOf('--package-checksum') + 1] ?? '', /^sha3-512:[0-9a-f]{128}$/);
+    assert.deepEqual(resolveSeedPackage(parsed(), builtIn), {
+      kind: 'url',
+      url: NETWORK_PACKAGE_PRESETS.sai.url,
+      checksum: NETWORK_PACKAGE_PRESETS.sai.checksum,
+    });
   });
 
   void it('builds the objects of every sample role without error', () => {
