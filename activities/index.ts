@@ -1,0 +1,49 @@
+import type { KubeClients } from '../k8s/client.js';
+import type { SymbolNodeSpec } from '../k8s/symbolNode.js';
+import type { OperatorConfig } from '../worker/config.js';
+import { NetworkPackageCache } from './networkPackages.js';
+import { ensureNodeConfigurationFor } from './nodeConfiguration.js';
+import { ensureNodeIdentityFor } from './nodeIdentity.js';
+import { asParsedNode, readSymbolNodeFrom, reportNodeStatusTo, type ValidNode } from './symbolNodes.js';
+import type { NodeConfiguration, NodeIdentity, NodeRef, StatusReport } from './types.js';
+import { applyNodeWorkloadsFor, checkNodeReadyFor } from './workloads.js';
+
+export interface ActivityDependencies {
+  kube: KubeClients;
+  config: Pick<OperatorConfig, 'operatorImage' | 'networkPackageOverrides'>;
+}
+
+/**
+ * Every activity the operator's workflows call, bound to their dependencies. Inputs and results
+ * are public data: activities that create private keys store them in Secrets themselves.
+ */
+export function createNodeActivities({ kube, config }: ActivityDependencies) {
+  const packages = new NetworkPackageCache(kube, config.networkPackageOverrides);
+  const parsed = asParsedNode;
+  return {
+    async readSymbolNode(ref: NodeRef): Promise<ValidNode> {
+      return readSymbolNodeFrom(kube, ref);
+    },
+    async reportNodeStatus(ref: NodeRef, report: StatusReport): Promise<void> {
+      return reportNodeStatusTo(kube, ref, report);
+    },
+    async ensureNodeIdentity(ref: NodeRef, spec: SymbolNodeSpec): Promise<NodeIdentity> {
+      return ensureNodeIdentityFor(kube, parsed(ref, spec));
+    },
+    async ensureNodeConfiguration(
+      ref: NodeRef,
+      spec: SymbolNodeSpec,
+      identity: NodeIdentity,
+    ): Promise<NodeConfiguration> {
+      return ensureNodeConfigurationFor(kube, packages, parsed(ref, spec), identity);
+    },
+    async applyNodeWorkloads(ref: NodeRef, spec: SymbolNodeSpec, configuration: NodeConfiguration): Promise<void> {
+      return applyNodeWorkloadsFor(kube, config.operatorImage, parsed(ref, spec), configuration);
+    },
+    async checkNodeReady(ref: NodeRef): Promise<void> {
+      return checkNodeReadyFor(kube, ref);
+    },
+  };
+}
+
+export type NodeActivities = ReturnType<typeof createNodeActivities>;

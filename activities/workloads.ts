@@ -1,0 +1,104 @@
+import * as k8s from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/activity';
+import { isNotFound, type KubeClients } from '../k8s/client.js';
+import {
+  buildHeadlessService,
+  buildService,
+  buildStatefulSet,
+  objectNames,
+  resolveSeedPackage,
+  type BuiltInPackages,
+} from '../k8s/objects/index.js';
+import type { ParsedSymbolNode } from '../k8s/symbolNode.js';
+import { NETWORK_PACKAGE_PRESETS } from '../symbol/index.js';
+import { applyObject } from './apply.js';
+import type { NodeConfiguration } from './types.js';
+
+/** The official package locations; the seed-init container downloads the seed from there. */
+export const builtInPackages: BuiltInPackages = Object.fromEntries(
+  Object.entries(NETWORK_PACKAGE_PRESETS).map(([network, preset]) => [
+    network,
+    { url: preset.url, checksum: preset.checksum },
+  ]),
+);
+
+async function readStatefulSet(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<k8s.V1StatefulSet | undefined> {
+  try {
+    return await kube.apps.readNamespacedStatefulSet({ namespace, name });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * volumeClaimTemplates cannot change on an existing StatefulSet. Keep the stored template and grow
+ * the claim itself (the CRD only lets volumeSize grow; the StorageClass must allow expansion).
+ */
+async function keepClaimTemplates(
+  kube: KubeClients,
+  node: ParsedSymbolNode,
+  desired: k8s.V1StatefulSet,
+  existing: k8s.V1StatefulSet,
+): Promise<void> {
+  desired.spec!.volumeClaimTemplates = existing.spec?.volumeClaimTemplates;
+  const claim = objectNames(node.metadata.name).dataVolumeClaim;
+  const wanted = String(node.spec.volumeSize);
+  try {
+    const pvc = await kube.core.readNamespacedPersistentVolumeClaim({
+      namespace: node.metadata.namespace,
+      name: claim,
+    });
+    if (pvc.spec?.resources?.requests?.storage !== wanted) {
+      await kube.core.patchNamespacedPersistentVolumeClaim(
+        {
+          namespace: node.metadata.namespace,
+          name: claim,
+          body: { spec: { resources: { requests: { storage: wanted } } } },
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    }
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+export async function applyNodeWorkloadsFor(
+  kube: KubeClients,
+  operatorImage: string,
+  node: ParsedSymbolNode,
+  configuration: NodeConfiguration,
+): Promise<void> {
+  const names = objectNames(node.metadata.name);
+  const statefulSet = buildStatefulSet(node, {
+    operatorImage,
+    configHash: configuration.configHash,
+    seedPackage: resolveSeedPackage(node, builtInPackages),
+  });
+  const existing = await readStatefulSet(kube, node.metadata.namespace, names.statefulSet);
+  if (existing) await keepClaimTemplates(kube, node, statefulSet, existing);
+  await applyObject(kube, buildHeadlessService(node));
+  await applyObject(kube, buildService(node));
+  await applyObject(kube, statefulSet);
+}
+
+/** One readiness check; throws a retryable failure until the node's pod runs the current revision and is Ready. */
+export async function checkNodeReadyFor(kube: KubeClients, node: { namespace: string; name: string }): Promise<void> {
+  const names = objectNames(node.name);
+  const sts = await readStatefulSet(kube, node.namespace, names.statefulSet);
+  const status = sts?.status;
+  const current =
+    status !== undefined &&
+    status.observedGeneration === sts?.metadata?.generation &&
+    status.updateRevision === status.currentRevision;
+  if (current && (status?.readyReplicas ?? 0) >= 1) return;
+  throw ApplicationFailure.create({
+    type: 'NotReadyYet',
+    message: `StatefulSet ${names.statefulSet}: ${status?.readyReplicas ?? 0}/1 ready, revision ${status?.currentRevision ?? '-'} → ${status?.updateRevision ?? '-'}`,
+  });
+}

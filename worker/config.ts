@@ -1,0 +1,52 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** Operator settings, read once from the environment and validated: a typo fails at start, in one line. */
+const operatorConfigSchema = z.object({
+  temporalAddress: z.string().min(1).default('127.0.0.1:7233'),
+  temporalNamespace: z.string().min(1).default('default'),
+  taskQueue: z.string().min(1).default('symbol-node-operator'),
+  /** Unset: in-cluster service account, else the default kubeconfig (KUBECONFIG honoured). */
+  kubeconfig: z.string().min(1).optional(),
+  /** Only SymbolNodes in this namespace are watched; unset watches all namespaces. */
+  watchNamespace: z.string().min(1).optional(),
+  /** The operator's own image, used for its helper containers (nemesis seed initialisation). */
+  operatorImage: z.string().min(1).default('symbol-node-operator:dev'),
+  /** Where verified network packages are cached, keyed by checksum. */
+  packageCacheDir: z
+    .string()
+    .min(1)
+    .default(join(homedir(), '.cache', 'symbol-node-operator', 'network-packages')),
+  /** Location overrides for the network presets (air-gapped clusters, tests): still checksum-verified. */
+  networkPackageOverrides: z.record(z.string(), z.string()).default({}),
+  maxConcurrentActivities: z.coerce.number().int().positive().default(200),
+  maxCachedWorkflows: z.coerce.number().int().positive().default(2000),
+});
+
+export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
+
+export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const overrides: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^SNO_NETWORK_PACKAGE_([A-Z0-9_]+)$/.exec(key);
+    if (match && value) overrides[match[1]!.toLowerCase()] = value;
+  }
+  const parsed = operatorConfigSchema.safeParse({
+    temporalAddress: env.TEMPORAL_ADDRESS,
+    temporalNamespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.SNO_TASK_QUEUE,
+    kubeconfig: env.SNO_KUBECONFIG,
+    watchNamespace: env.SNO_WATCH_NAMESPACE,
+    operatorImage: env.SNO_OPERATOR_IMAGE,
+    packageCacheDir: env.SNO_PACKAGE_CACHE_DIR,
+    networkPackageOverrides: overrides,
+    maxConcurrentActivities: env.SNO_MAX_CONCURRENT_ACTIVITIES,
+    maxCachedWorkflows: env.SNO_MAX_CACHED_WORKFLOWS,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`invalid operator configuration: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return parsed.data;
+}

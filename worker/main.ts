@@ -1,0 +1,59 @@
+/**
+ * The operator process: a Temporal worker running the node workflows and their activities, plus
+ * the watcher that turns SymbolNode changes into workflow signals.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createNodeActivities } from '../activities/index.js';
+import { loadKubeConfig, makeKubeClients } from '../k8s/client.js';
+import { installCustomResourceDefinitions } from '../k8s/install.js';
+import { loadOperatorConfig } from './config.js';
+import { SymbolNodeWatcher } from './watcher.js';
+
+export async function runOperator(): Promise<void> {
+  const config = loadOperatorConfig();
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kube = makeKubeClients(kubeConfig);
+  if (process.env.SNO_INSTALL_CRDS !== 'false') await installCustomResourceDefinitions(kube);
+
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+      activities: createNodeActivities({ kube, config }),
+      maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+      maxCachedWorkflows: config.maxCachedWorkflows,
+    });
+    const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+    const watcher = new SymbolNodeWatcher({
+      kubeConfig,
+      client,
+      taskQueue: config.taskQueue,
+      namespace: config.watchNamespace,
+    });
+    await watcher.start();
+    console.log(
+      `[operator] watching SymbolNodes in ${config.watchNamespace ?? 'all namespaces'}; task queue ${config.taskQueue} on ${config.temporalAddress}`,
+    );
+    try {
+      await worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
+    } finally {
+      await watcher.stop();
+    }
+  } finally {
+    await clientConnection.close();
+    await connection.close();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  runOperator().catch((error: unknown) => {
+    console.error(`operator: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,3 @@
+// The worker's workflow bundle entry point: every workflow type the operator runs.
+export { nodeLifecycle } from './nodeLifecycle.js';
+export { provisionNode } from './provisionNode.js';

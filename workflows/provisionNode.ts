@@ -1,0 +1,133 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { NodeActivities } from '../activities/index.js';
+import { nonRetryableErrorTypes, type NodeRef } from '../activities/types.js';
+import { nodeActionKey } from './searchAttributes.js';
+
+type Activities = NodeActivities;
+
+const retry = {
+  initialInterval: '200 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: [...nonRetryableErrorTypes],
+};
+
+// Each step is a handful of API calls; a short timeout lets a crashed worker's step be retried quickly.
+const { readSymbolNode, reportNodeStatus, ensureNodeIdentity, ensureNodeConfiguration, applyNodeWorkloads } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '15 seconds',
+    retry,
+  });
+
+// Polling through activity retries (samples-typescript "infrequent polling"): each attempt checks
+// once and throws while the pod is not Ready; the whole wait is bounded by scheduleToClose.
+const { checkNodeReady } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '15 minutes',
+  retry: {
+    initialInterval: '250 milliseconds',
+    backoffCoefficient: 1.5,
+    maximumInterval: '5 seconds',
+    nonRetryableErrorTypes: [...nonRetryableErrorTypes],
+  },
+});
+
+export interface ProvisionNodeInput {
+  ref: NodeRef;
+  generation: number;
+}
+
+export type ProvisionOutcome = { outcome: 'Ready' } | { outcome: 'Failed' | 'Gone'; reason: string; message: string };
+
+/** The condition reason: the precise one an activity attached (e.g. UnknownNetwork), else the error type. */
+function failureOf(error: unknown): { type: string; reason: string; message: string } {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) {
+    const type = cause.type ?? 'Error';
+    const detail = cause.details?.[0];
+    return { type, reason: typeof detail === 'string' ? detail : type, message: cause.message };
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { type: 'ProvisioningFailed', reason: 'ProvisioningFailed', message };
+}
+
+/**
+ * Turns one generation of a SymbolNode spec into a running node: identity and certificates
+ * (Secrets), configuration (ConfigMap), workloads (StatefulSet, Services), then waits for Ready.
+ * Every step is idempotent, so a retried or replayed run converges on the same objects and keys.
+ */
+export async function provisionNode({ ref, generation }: ProvisionNodeInput): Promise<ProvisionOutcome> {
+  upsertSearchAttributes([{ key: nodeActionKey, value: 'provision' }]);
+  try {
+    const node = await readSymbolNode(ref);
+    await reportNodeStatus(ref, {
+      generation,
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'Provisioning',
+          message: `provisioning generation ${generation}`,
+        },
+      ],
+      event: { type: 'Normal', reason: 'Provisioning', message: `provisioning generation ${generation}` },
+    });
+    const identity = await ensureNodeIdentity(ref, node.spec);
+    const configuration = await ensureNodeConfiguration(ref, node.spec, identity);
+    await applyNodeWorkloads(ref, node.spec, configuration);
+    await reportNodeStatus(ref, {
+      generation,
+      conditions: [
+        {
+          type: 'Provisioned',
+          status: 'True',
+          reason: 'ObjectsApplied',
+          message: 'Secrets, ConfigMap, StatefulSet and Services are in place',
+        },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'WaitingForPod',
+          message: 'waiting for the node pod to become Ready',
+        },
+      ],
+      fields: {
+        mainPublicKey: identity.mainPublicKey,
+        nodePublicKey: identity.nodePublicKey,
+        address: identity.address,
+        image: node.spec.image,
+        network: node.spec.network,
+      },
+    });
+    await checkNodeReady(ref);
+    await reportNodeStatus(ref, {
+      generation,
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'NodeReady', message: 'the node pod is Ready' },
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'Provisioned',
+          message: `generation ${generation} is provisioned`,
+        },
+        { type: 'Degraded', status: 'False', reason: 'Provisioned', message: 'no known problem' },
+      ],
+      event: { type: 'Normal', reason: 'Provisioned', message: `generation ${generation} is provisioned and Ready` },
+    });
+    return { outcome: 'Ready' };
+  } catch (error) {
+    const { type, reason, message } = failureOf(error);
+    if (type === 'NodeGone') return { outcome: 'Gone', reason, message };
+    await reportNodeStatus(ref, {
+      generation,
+      conditions: [
+        { type: 'Ready', status: 'False', reason, message },
+        { type: 'Degraded', status: 'True', reason, message },
+        { type: 'Progressing', status: 'False', reason, message },
+      ],
+      event: { type: 'Warning', reason, message },
+    });
+    return { outcome: 'Failed', reason, message };
+  }
+}
