@@ -39,15 +39,13 @@ export async function injectPodFault(
 
 /** KWOK's own chaos stage: the simulated node reports Ready=False. */
 export async function setNodeNotReady(kc: k8s.KubeConfig, node: string, notReady: boolean): Promise<void> {
-  await kc
-    .makeApiClient(k8s.CoreV1Api)
-    .patchNode(
-      {
-        name: node,
-        body: { metadata: { labels: { 'node-not-ready.stage.kwok.x-k8s.io': notReady ? 'true' : null } } },
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
+  await kc.makeApiClient(k8s.CoreV1Api).patchNode(
+    {
+      name: node,
+      body: { metadata: { labels: { 'node-not-ready.stage.kwok.x-k8s.io': notReady ? 'true' : null } } },
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
 }
 
 /** An image that the simulated kubelet can never pull (the `.invalid` TLD never resolves). */

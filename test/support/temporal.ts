@@ -1,3 +1,4 @@
+import './quietTemporal.js';
 import type { WorkflowClient } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';

@@ -1,0 +1,74 @@
+import type * as k8s from '@kubernetes/client-node';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
+import type { provisionNode } from '../../workflows/provisionNode.js';
+import { watchUntil, withNamespace } from '../support/cluster.js';
+import { startOperator } from '../support/operator.js';
+import { repoRoot } from '../support/paths.js';
+import { createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
+
+const operatorProcess = fileURLToPath(new URL('../fixtures/operatorProcess.ts', import.meta.url));
+
+test('an operator killed mid-provisioning is replaced and the node is provisioned once, with the same keys', async () => {
+  await withNamespace('crash', async (namespace, kc) => {
+    const taskQueue = `crash-${randomBytes(4).toString('hex')}`;
+    const first = spawn(process.execPath, ['--import', 'tsx', operatorProcess], {
+      cwd: repoRoot,
+      env: { ...process.env, SNO_TEST_NAMESPACE: namespace, SNO_TEST_TASK_QUEUE: taskQueue },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(first, 'exit');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        first.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+        first.once('exit', (code) => reject(new Error(`operator process exited early (${code})`)));
+      });
+      const created = await createSymbolNode(kc, namespace, 'gamma', saiPeerSpec);
+
+      // The first key material written is the moment to crash: provisioning has begun, not finished.
+      const identityAtCrash = await watchUntil<k8s.V1Secret>(
+        kc,
+        `/api/v1/namespaces/${namespace}/secrets`,
+        {},
+        (s) => s.metadata?.name === 'gamma-identity',
+        30_000,
+      );
+      first.kill('SIGKILL');
+      await exited;
+
+      const second = await startOperator({ namespace, taskQueue });
+      try {
+        const node = await waitForCondition(kc, namespace, 'gamma', 'Ready', 'True', 90_000);
+        const identity = await second.kube.core.readNamespacedSecret({ namespace, name: 'gamma-identity' });
+        assert.deepEqual(identity.data, identityAtCrash.data, 'the main account key did not change');
+        assert.equal(identity.metadata?.uid, identityAtCrash.metadata?.uid, 'the identity Secret was never recreated');
+        assert.ok(node.status?.mainPublicKey);
+
+        const workflowId = nodeLifecycleWorkflowId({ namespace, name: 'gamma', uid: created.metadata!.uid! });
+        const outcome = await second.client.workflow
+          .getHandle<typeof provisionNode>(`${workflowId}/provision/1`)
+          .result();
+        assert.deepEqual(outcome, { outcome: 'Ready' });
+        const runs = [];
+        for await (const execution of second.client.workflow.list({
+          query: `WorkflowId = '${workflowId}/provision/1'`,
+        }))
+          runs.push(execution);
+        assert.equal(runs.length, 1, 'generation 1 was provisioned by exactly one workflow run');
+        assert.equal(runs[0]?.status.name, 'COMPLETED');
+        const provisioned = (await nodeEvents(kc, namespace, 'gamma')).filter((e) => e.reason === 'Provisioned');
+        assert.equal(provisioned.length, 1);
+        assert.equal(provisioned[0]?.count ?? 1, 1, 'Provisioned was reported once');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+    }
+  });
+});

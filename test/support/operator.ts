@@ -1,0 +1,109 @@
+import './quietTemporal.js';
+import type * as k8s from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createNodeActivities } from '../../activities/index.js';
+import { makeKubeClients, type KubeClients } from '../../k8s/client.js';
+import { installCustomResourceDefinitions } from '../../k8s/install.js';
+import { endpoints } from '../../stack/versions.js';
+import { SymbolNodeWatcher } from '../../worker/watcher.js';
+import { testKubeConfig } from './cluster.js';
+import { saiPackageZip } from './paths.js';
+
+export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+export const testOperatorImage = 'registry.example.org/symbol-node-operator:test';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundled once per test process: webpack takes about a second. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+  });
+  return bundle;
+}
+
+export interface RunningOperator {
+  kc: k8s.KubeConfig;
+  kube: KubeClients;
+  client: Client;
+  taskQueue: string;
+  /** Stops the worker (graceful) and the watcher. */
+  stop(): Promise<void>;
+}
+
+export interface OperatorOptions {
+  namespace: string;
+  taskQueue?: string;
+  watch?: boolean;
+  networkPackageOverrides?: Record<string, string>;
+}
+
+/**
+ * The operator as `npm start` runs it — real worker, real watcher, real activities — confined to
+ * one namespace and one task queue, so tests can run side by side on the shared stack.
+ */
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const kc = testKubeConfig();
+  const kube = makeKubeClients(kc);
+  await installCustomResourceDefinitions(kube);
+  const taskQueue = options.taskQueue ?? `operator-${randomBytes(4).toString('hex')}`;
+  const connection = await NativeConnection.connect({ address: endpoints.temporalAddress });
+  const clientConnection = await Connection.connect({ address: endpoints.temporalAddress });
+  const client = new Client({ connection: clientConnection, namespace: 'default' });
+  const worker = await Worker.create({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createNodeActivities({
+      kube,
+      config: {
+        operatorImage: testOperatorImage,
+        networkPackageOverrides: options.networkPackageOverrides ?? { sai: saiPackageZip },
+      },
+    }),
+  });
+  const running = worker.run();
+  const watcher =
+    options.watch === false
+      ? undefined
+      : new SymbolNodeWatcher({
+          kubeConfig: kc,
+          client,
+          taskQueue,
+          namespace: options.namespace,
+          log: () => undefined,
+        });
+  await watcher?.start();
+  let stopped = false;
+  return {
+    kc,
+    kube,
+    client,
+    taskQueue,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await watcher?.stop();
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await clientConnection.close();
+    },
+  };
+}
+
+export async function withOperator<T>(
+  options: OperatorOptions,
+  body: (operator: RunningOperator) => Promise<T>,
+): Promise<T> {
+  const operator = await startOperator(options);
+  try {
+    return await body(operator);
+  } finally {
+    await operator.stop();
+  }
+}
