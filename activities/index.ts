@@ -6,7 +6,7 @@ import { ensureNodeConfigurationFor } from './nodeConfiguration.js';
 import { ensureNodeIdentityFor } from './nodeIdentity.js';
 import { asParsedNode, readSymbolNodeFrom, reportNodeStatusTo, type ValidNode } from './symbolNodes.js';
 import type { NodeConfiguration, NodeIdentity, NodeRef, StatusReport } from './types.js';
-import { applyNodeWorkloadsFor, checkNodeReadyFor } from './workloads.js';
+import { applyNodeWorkloadsFor, waitForNodeReadyFor } from './workloads.js';
 
 export interface ActivityDependencies {
   kube: KubeClients;
@@ -40,8 +40,8 @@ export function createNodeActivities({ kube, config }: ActivityDependencies) {
     async applyNodeWorkloads(ref: NodeRef, spec: SymbolNodeSpec, configuration: NodeConfiguration): Promise<void> {
       return applyNodeWorkloadsFor(kube, config.operatorImage, parsed(ref, spec), configuration);
     },
-    async checkNodeReady(ref: NodeRef): Promise<void> {
-      return checkNodeReadyFor(kube, ref);
+    async waitForNodeReady(ref: NodeRef): Promise<void> {
+      return waitForNodeReadyFor(kube, ref);
     },
   };
 }

@@ -1,5 +1,6 @@
+import type * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { KubeClients } from '../k8s/client.js';
+import { isNotFound, type KubeClients } from '../k8s/client.js';
 import { DEFAULT_PACKAGE_CONFIGMAP_KEY, type SymbolNodeSpec } from '../k8s/symbolNode.js';
 import {
   isNetworkPresetName,
@@ -23,54 +24,73 @@ export class NetworkPackageCache {
     private readonly presetOverrides: Record<string, string>,
   ) {}
 
-  load(namespace: string, spec: SymbolNodeSpec): Promise<NetworkPackage> {
-    const source = spec.networkPackage;
-    const key = source?.configMapRef
-      ? `configmap:${namespace}/${source.configMapRef.name}/${source.configMapRef.key}@${source.sha256 ?? ''}`
-      : source?.url
-        ? `url:${source.url}@${source.sha256 ?? ''}`
-        : `preset:${spec.network}`;
+  async load(namespace: string, spec: SymbolNodeSpec): Promise<NetworkPackage> {
+    try {
+      const source = spec.networkPackage;
+      if (source?.configMapRef) {
+        // Read on every use: the cache key includes the ConfigMap's resourceVersion, so an edited
+        // package is never served stale.
+        const configMap = await this.readConfigMap(namespace, source.configMapRef.name);
+        const key = `configmap:${configMap.metadata?.uid}@${configMap.metadata?.resourceVersion}/${source.configMapRef.key}@${source.sha256 ?? ''}`;
+        const dataKey = source.configMapRef.key ?? DEFAULT_PACKAGE_CONFIGMAP_KEY;
+        return await this.cached(key, () =>
+          Promise.resolve().then(() => packageFromConfigMap(configMap, dataKey, source.sha256)),
+        );
+      }
+      if (source?.url) {
+        const { url, sha256 } = source;
+        if (!sha256) throw new NetworkPackageError('InvalidChecksum', `package ${url} has no sha256 to verify it with`);
+        return await this.cached(`url:${url}@${sha256}`, async () =>
+          loadNetworkPackageFromZip(await readPackageSource(url), {
+            checksum: { algorithm: 'sha256', hex: sha256 },
+            origin: url,
+          }),
+        );
+      }
+      const network = spec.network;
+      if (!isNetworkPresetName(network)) {
+        throw new NetworkPackageError('UnknownPreset', `network "${network}" needs spec.networkPackage`);
+      }
+      const location = this.presetOverrides[network];
+      return await this.cached(`preset:${network}`, () =>
+        loadPresetNetworkPackage(network, location ? { location } : {}),
+      );
+    } catch (error) {
+      throw toActivityFailure(error);
+    }
+  }
+
+  private cached(key: string, load: () => Promise<NetworkPackage>): Promise<NetworkPackage> {
     let loading = this.cache.get(key);
     if (!loading) {
-      loading = this.fetch(namespace, spec);
+      loading = load();
       this.cache.set(key, loading);
       // A failed load (network blip, bad checksum) must not be remembered.
       loading.catch(() => this.cache.delete(key));
     }
-    return loading.catch((error: unknown) => {
-      throw toActivityFailure(error);
-    });
+    return loading;
   }
 
-  private async fetch(namespace: string, spec: SymbolNodeSpec): Promise<NetworkPackage> {
-    const source = spec.networkPackage;
-    const pinned = source?.sha256 ? { algorithm: 'sha256' as const, hex: source.sha256 } : undefined;
-    if (source?.configMapRef) {
-      const configMap = await this.kube.core.readNamespacedConfigMap({ namespace, name: source.configMapRef.name });
-      const key = source.configMapRef.key ?? DEFAULT_PACKAGE_CONFIGMAP_KEY;
-      const data = configMap.binaryData?.[key];
-      if (data === undefined) {
-        throw new NetworkPackageError(
-          'MissingFile',
-          `ConfigMap ${source.configMapRef.name} has no binaryData key ${key}`,
-        );
-      }
-      return loadNetworkPackageFromZip(Buffer.from(data, 'base64'), {
-        ...(pinned ? { checksum: pinned } : {}),
-        origin: `ConfigMap ${namespace}/${source.configMapRef.name}`,
-      });
+  private async readConfigMap(namespace: string, name: string): Promise<k8s.V1ConfigMap> {
+    try {
+      return await this.kube.core.readNamespacedConfigMap({ namespace, name });
+    } catch (error) {
+      if (isNotFound(error))
+        throw new NetworkPackageError('MissingFile', `network package ConfigMap ${namespace}/${name} does not exist`);
+      throw error;
     }
-    if (source?.url) {
-      if (!pinned)
-        throw new NetworkPackageError('InvalidChecksum', `package ${source.url} has no sha256 to verify it with`);
-      return loadNetworkPackageFromZip(await readPackageSource(source.url), { checksum: pinned, origin: source.url });
-    }
-    if (!isNetworkPresetName(spec.network)) {
-      throw new NetworkPackageError('UnknownPreset', `network "${spec.network}" needs spec.networkPackage`);
-    }
-    const location = this.presetOverrides[spec.network];
-    return loadPresetNetworkPackage(spec.network, location ? { location } : {});
   }
+}
+
+function packageFromConfigMap(configMap: k8s.V1ConfigMap, key: string, sha256: string | undefined): NetworkPackage {
+  const name = `${configMap.metadata?.namespace}/${configMap.metadata?.name}`;
+  const data = configMap.binaryData?.[key];
+  if (data === undefined)
+    throw new NetworkPackageError('MissingFile', `ConfigMap ${name} has no binaryData key ${key}`);
+  return loadNetworkPackageFromZip(Buffer.from(data, 'base64'), {
+    ...(sha256 ? { checksum: { algorithm: 'sha256' as const, hex: sha256 } } : {}),
+    origin: `ConfigMap ${name}`,
+  });
 }
 
 /** A package that fails verification will fail again: only a spec change helps. Unreachable sources are retried. */

@@ -19,8 +19,10 @@ import {
 import { applyObject, createSecretOnce, readSecret, secretValue } from './apply.js';
 import type { NodeIdentity } from './types.js';
 
-function identityError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'IdentityError', message, nonRetryable: true });
+type IdentityProblem = 'IdentitySecretNotFound' | 'IdentityKeyMissing' | 'InvalidIdentityKey';
+
+function identityError(reason: IdentityProblem, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'IdentityError', message, details: [reason], nonRetryable: true });
 }
 
 function parsePrivateKey(text: string, where: string): PrivateKeySecret {
@@ -28,7 +30,10 @@ function parsePrivateKey(text: string, where: string): PrivateKeySecret {
   try {
     return trimmed.includes('-----BEGIN') ? PrivateKeySecret.fromPem(trimmed) : PrivateKeySecret.fromHex(trimmed);
   } catch {
-    throw identityError(`${where} is neither 64 hex digits nor an Ed25519 PKCS#8 PEM private key`);
+    throw identityError(
+      'InvalidIdentityKey',
+      `${where} is neither 64 hex digits nor an Ed25519 PKCS#8 PEM private key`,
+    );
   }
 }
 
@@ -38,17 +43,17 @@ async function mainAccountKey(kube: KubeClients, node: ParsedSymbolNode): Promis
   const ref = node.spec.identitySecretRef;
   if (ref) {
     const secret = await readSecret(kube, namespace, ref.name);
-    if (!secret) throw identityError(`identity Secret ${ref.name} does not exist`);
+    if (!secret) throw identityError('IdentitySecretNotFound', `identity Secret ${ref.name} does not exist`);
     const value = secretValue(secret, ref.key);
-    if (value === undefined) throw identityError(`identity Secret ${ref.name} has no key ${ref.key}`);
+    if (value === undefined)
+      throw identityError('IdentityKeyMissing', `identity Secret ${ref.name} has no key ${ref.key}`);
     return parsePrivateKey(value, `identity Secret ${ref.name} key ${ref.key}`);
   }
   const name = objectNames(node.metadata.name).identitySecret;
-  const existing = await readSecret(kube, namespace, name);
-  const stored =
-    existing ?? (await createSecretOnce(kube, buildIdentitySecret(node, PrivateKeySecret.generate().revealHex())));
+  // Create first: a new node needs one call; an existing one answers 409 and is read back unchanged.
+  const stored = await createSecretOnce(kube, buildIdentitySecret(node, PrivateKeySecret.generate().revealHex()));
   const value = secretValue(stored, 'privateKey');
-  if (value === undefined) throw identityError(`identity Secret ${name} has no key privateKey`);
+  if (value === undefined) throw identityError('IdentityKeyMissing', `identity Secret ${name} has no key privateKey`);
   return parsePrivateKey(value, `identity Secret ${name}`);
 }
 
@@ -81,8 +86,10 @@ async function usableCertificates(
  */
 export async function ensureNodeIdentityFor(kube: KubeClients, node: ParsedSymbolNode): Promise<NodeIdentity> {
   const names = objectNames(node.metadata.name);
-  const mainKey = await mainAccountKey(kube, node);
-  const stored = await readSecret(kube, node.metadata.namespace, names.certificatesSecret);
+  const [mainKey, stored] = await Promise.all([
+    mainAccountKey(kube, node),
+    readSecret(kube, node.metadata.namespace, names.certificatesSecret),
+  ]);
   const storedFiles = Object.fromEntries(Object.keys(stored?.data ?? {}).map((k) => [k, secretValue(stored, k)]));
   let usable = await usableCertificates(storedFiles, mainKey);
   if (!usable) {

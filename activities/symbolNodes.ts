@@ -75,6 +75,13 @@ export async function readSymbolNodeFrom(kube: KubeClients, ref: NodeRef): Promi
  * records the Event, if any. Safe to retry: conditions are set, not appended.
  */
 export async function reportNodeStatusTo(kube: KubeClients, ref: NodeRef, report: StatusReport): Promise<void> {
+  await Promise.all([
+    updateStatus(kube, ref, report),
+    report.event ? recordNodeEvent(kube, ref, report.event) : undefined,
+  ]);
+}
+
+async function updateStatus(kube: KubeClients, ref: NodeRef, report: StatusReport): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const node = await getNode(kube, ref);
     const now = new Date();
@@ -94,10 +101,9 @@ export async function reportNodeStatusTo(kube: KubeClients, ref: NodeRef, report
         name: ref.name,
         body: { ...node, status },
       });
-      break;
+      return;
     } catch (error) {
       if (!isConflict(error) || attempt >= 5) throw error;
     }
   }
-  if (report.event) await recordNodeEvent(kube, ref, report.event);
 }

@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { isNotFound, type KubeClients } from '../k8s/client.js';
 import {
   buildHeadlessService,
@@ -80,25 +80,39 @@ export async function applyNodeWorkloadsFor(
     configHash: configuration.configHash,
     seedPackage: resolveSeedPackage(node, builtInPackages),
   });
-  const existing = await readStatefulSet(kube, node.metadata.namespace, names.statefulSet);
+  const [existing] = await Promise.all([
+    readStatefulSet(kube, node.metadata.namespace, names.statefulSet),
+    applyObject(kube, buildHeadlessService(node)),
+    applyObject(kube, buildService(node)),
+  ]);
   if (existing) await keepClaimTemplates(kube, node, statefulSet, existing);
-  await applyObject(kube, buildHeadlessService(node));
-  await applyObject(kube, buildService(node));
   await applyObject(kube, statefulSet);
 }
 
-/** One readiness check; throws a retryable failure until the node's pod runs the current revision and is Ready. */
-export async function checkNodeReadyFor(kube: KubeClients, node: { namespace: string; name: string }): Promise<void> {
+/**
+ * Waits until the node's pod runs the StatefulSet's current revision and is Ready, checking often at
+ * first and then every 2 s (a burst of a thousand new nodes must not flood the API server), and
+ * heartbeating; gives up after `maxWaitMs` with a retryable failure that says why.
+ */
+export async function waitForNodeReadyFor(
+  kube: KubeClients,
+  node: { namespace: string; name: string },
+  maxWaitMs = 60_000,
+): Promise<void> {
   const names = objectNames(node.name);
-  const sts = await readStatefulSet(kube, node.namespace, names.statefulSet);
-  const status = sts?.status;
-  const current =
-    status !== undefined &&
-    status.observedGeneration === sts?.metadata?.generation &&
-    status.updateRevision === status.currentRevision;
-  if (current && (status?.readyReplicas ?? 0) >= 1) return;
-  throw ApplicationFailure.create({
-    type: 'NotReadyYet',
-    message: `StatefulSet ${names.statefulSet}: ${status?.readyReplicas ?? 0}/1 ready, revision ${status?.currentRevision ?? '-'} → ${status?.updateRevision ?? '-'}`,
-  });
+  const deadline = Date.now() + maxWaitMs;
+  let summary = 'not read yet';
+  for (let interval = 200; Date.now() < deadline; interval = Math.min(interval * 1.5, 2000)) {
+    const sts = await readStatefulSet(kube, node.namespace, names.statefulSet);
+    const status = sts?.status;
+    const current =
+      status !== undefined &&
+      status.observedGeneration === sts?.metadata?.generation &&
+      status.updateRevision === status.currentRevision;
+    if (current && (status?.readyReplicas ?? 0) >= 1) return;
+    summary = `StatefulSet ${names.statefulSet}: ${status?.readyReplicas ?? 0}/1 ready, revision ${status?.currentRevision ?? '-'} → ${status?.updateRevision ?? '-'}`;
+    Context.current().heartbeat(summary);
+    await Context.current().sleep(interval);
+  }
+  throw ApplicationFailure.create({ type: 'NotReadyYet', message: summary });
 }

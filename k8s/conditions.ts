@@ -175,6 +175,23 @@ export const SPEC_ERROR_REASONS = [
 ] as const;
 export type SpecErrorReason = (typeof SPEC_ERROR_REASONS)[number];
 
+/**
+ * Failures the operator finds while provisioning that also need a person: a referenced Secret or
+ * package that is missing or wrong. Like spec errors they make the phase `Failed`; the lifecycle
+ * workflow still retries them now and then, since creating the Secret or package fixes them.
+ */
+export const INPUT_ERROR_REASONS = [
+  'IdentitySecretNotFound',
+  'IdentityKeyMissing',
+  'InvalidIdentityKey',
+  'ChecksumMismatch',
+  'InvalidChecksum',
+  'MissingFile',
+  'InvalidArchive',
+  'InvalidShoestringIni',
+  'InvalidConfiguration',
+] as const;
+
 export interface PhaseInput {
   conditions: readonly Condition[] | undefined;
   /** `spec.paused`. */
@@ -195,7 +212,8 @@ export function computePhase(input: PhaseInput): Phase {
   if (input.paused) return 'Paused';
   const degraded = findCondition(conditions, 'Degraded');
   if (degraded?.status === 'True') {
-    return (SPEC_ERROR_REASONS as readonly string[]).includes(degraded.reason) ? 'Failed' : 'Degraded';
+    const needsPerson = [...SPEC_ERROR_REASONS, ...INPUT_ERROR_REASONS] as readonly string[];
+    return needsPerson.includes(degraded.reason) ? 'Failed' : 'Degraded';
   }
   const provisioned = findCondition(conditions, 'Provisioned');
   if (provisioned !== undefined && provisioned.status !== 'True') return 'Provisioning';

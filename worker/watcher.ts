@@ -23,6 +23,8 @@ export interface WatcherOptions {
   namespace?: string;
   /** Signals in flight at once: bounds the burst when thousands of nodes are listed at start. */
   maxInFlight?: number;
+  /** Passed to new lifecycle workflows: first retry delay after a failure fixed outside the spec. */
+  retryFailedAfterMs?: number;
   log?: (message: string) => void;
 }
 
@@ -140,7 +142,13 @@ export class SymbolNodeWatcher {
     await this.options.client.workflow.signalWithStart(nodeLifecycle, {
       workflowId,
       taskQueue: this.options.taskQueue,
-      args: [{ ref: work.ref, network: work.network }],
+      args: [
+        {
+          ref: work.ref,
+          network: work.network,
+          ...(this.options.retryFailedAfterMs ? { retryFailedAfterMs: this.options.retryFailedAfterMs } : {}),
+        },
+      ],
       signal: reconcileSignal,
       signalArgs: [{ generation: work.generation }],
       typedSearchAttributes: [

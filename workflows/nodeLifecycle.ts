@@ -29,8 +29,22 @@ export const lifecycleStateQuery = defineQuery<NodeLifecycleState>('state');
 export interface NodeLifecycleInput {
   ref: NodeRef;
   network: string;
+  /** First delay before re-trying a provisioning that failed for a reason fixed outside the spec; doubles up to 10 min. */
+  retryFailedAfterMs?: number;
   state?: NodeLifecycleState;
 }
+
+// Failures a person fixes without editing the SymbolNode (by creating the Secret or package it
+// names, or when a download source comes back): worth another try now and then.
+const externallyFixable = new Set([
+  'IdentitySecretNotFound',
+  'IdentityKeyMissing',
+  'InvalidIdentityKey',
+  'MissingFile',
+  'ChecksumMismatch',
+  'SourceUnavailable',
+]);
+const maxRetryDelayMs = 10 * 60_000;
 
 export function nodeLifecycleWorkflowId(ref: NodeRef): string {
   return `symbolnode/${ref.namespace}/${ref.name}/${ref.uid}`;
@@ -55,10 +69,17 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   setHandler(lifecycleStateQuery, () => state);
 
   const workflowId = workflowInfo().workflowId;
+  const firstRetryDelayMs = input.retryFailedAfterMs ?? 60_000;
+  let retryDelayMs = firstRetryDelayMs;
   let operations = 0;
   while (!state.deleted) {
-    await condition(() => state.deleted || state.requestedGeneration > state.handledGeneration);
+    const outcome = state.lastOutcome;
+    const retry = outcome?.outcome === 'Failed' && externallyFixable.has(outcome.reason);
+    const wanted = (): boolean => state.deleted || state.requestedGeneration > state.handledGeneration;
+    // condition() without a timeout resolves only when `wanted` holds; with one, it says whether it did.
+    const changed = retry ? await condition(wanted, retryDelayMs) : (await condition(wanted), true);
     if (state.deleted) break;
+    retryDelayMs = changed ? firstRetryDelayMs : Math.min(retryDelayMs * 2, maxRetryDelayMs);
     const generation = state.requestedGeneration;
     state.lastOutcome = await executeChild(provisionNode, {
       workflowId: `${workflowId}/provision/${generation}`,

@@ -1,4 +1,10 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/index.js';
 import { nonRetryableErrorTypes, type NodeRef } from '../activities/types.js';
 import { nodeActionKey } from './searchAttributes.js';
@@ -13,24 +19,23 @@ const retry = {
   nonRetryableErrorTypes: [...nonRetryableErrorTypes],
 };
 
-// Each step is a handful of API calls; a short timeout lets a crashed worker's step be retried quickly.
+// Each step is a handful of Kubernetes API calls that take milliseconds: local activities run them
+// in the worker without a round trip through the server per step (they still appear in the history
+// as markers, and are retried, and re-run by another worker after a crash — they are idempotent).
 const { readSymbolNode, reportNodeStatus, ensureNodeIdentity, ensureNodeConfiguration, applyNodeWorkloads } =
-  proxyActivities<Activities>({
+  proxyLocalActivities<Activities>({
     startToCloseTimeout: '15 seconds',
+    localRetryThreshold: '10 seconds',
     retry,
   });
 
-// Polling through activity retries (samples-typescript "infrequent polling"): each attempt checks
-// once and throws while the pod is not Ready; the whole wait is bounded by scheduleToClose.
-const { checkNodeReady } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '15 minutes',
-  retry: {
-    initialInterval: '250 milliseconds',
-    backoffCoefficient: 1.5,
-    maximumInterval: '5 seconds',
-    nonRetryableErrorTypes: [...nonRetryableErrorTypes],
-  },
+// Waiting for the pod can take minutes (image pulls, scheduling): a regular, heartbeating activity
+// that a crashed worker's successor resumes; each attempt waits up to a minute.
+const { waitForNodeReady } = proxyActivities<Activities>({
+  startToCloseTimeout: '90 seconds',
+  heartbeatTimeout: '15 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 1, nonRetryableErrorTypes: [...nonRetryableErrorTypes] },
 });
 
 export interface ProvisionNodeInput {
@@ -100,7 +105,7 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
         network: node.spec.network,
       },
     });
-    await checkNodeReady(ref);
+    await waitForNodeReady(ref);
     await reportNodeStatus(ref, {
       generation,
       conditions: [

@@ -39,6 +39,9 @@ export interface OperatorOptions {
   taskQueue?: string;
   watch?: boolean;
   networkPackageOverrides?: Record<string, string>;
+  /** Defaults to the stack's kubeconfig; benchmarks pass an instrumented one. */
+  kubeConfig?: k8s.KubeConfig;
+  maxConcurrentActivityTaskExecutions?: number;
 }
 
 /**
@@ -46,7 +49,7 @@ export interface OperatorOptions {
  * one namespace and one task queue, so tests can run side by side on the shared stack.
  */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const kc = testKubeConfig();
+  const kc = options.kubeConfig ?? testKubeConfig();
   const kube = makeKubeClients(kc);
   await installCustomResourceDefinitions(kube);
   const taskQueue = options.taskQueue ?? `operator-${randomBytes(4).toString('hex')}`;
@@ -58,6 +61,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     namespace: 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
+    ...(options.maxConcurrentActivityTaskExecutions
+      ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
+      : {}),
     activities: createNodeActivities({
       kube,
       config: {
@@ -74,6 +80,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           kubeConfig: kc,
           client,
           taskQueue,
+          retryFailedAfterMs: 2000,
           namespace: options.namespace,
           log: () => undefined,
         });
