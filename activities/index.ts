@@ -1,7 +1,10 @@
-import type { KubeClients } from '../k8s/client.js';
+import * as k8s from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/activity';
+import { describeApiError, type KubeClients } from '../k8s/client.js';
 import type { SymbolNodeSpec } from '../k8s/symbolNode.js';
 import type { OperatorConfig } from '../worker/config.js';
 import { NetworkPackageCache } from './networkPackages.js';
+import { StatefulSetReadiness } from './statefulSetReadiness.js';
 import { ensureNodeConfigurationFor } from './nodeConfiguration.js';
 import { ensureNodeIdentityFor } from './nodeIdentity.js';
 import { asParsedNode, readSymbolNodeFrom, reportNodeStatusTo, type ValidNode } from './symbolNodes.js';
@@ -17,8 +20,38 @@ export interface ActivityDependencies {
  * Every activity the operator's workflows call, bound to their dependencies. Inputs and results
  * are public data: activities that create private keys store them in Secrets themselves.
  */
-export function createNodeActivities({ kube, config }: ActivityDependencies) {
+/**
+ * Kubernetes API errors carry the whole HTTP exchange; history, status and Events get one line
+ * instead (`Kubernetes API 500: failed to allocate a serviceIP …`). They stay retryable.
+ */
+function withConciseApiErrors<A extends unknown[], R>(
+  activity: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await activity(...args);
+    } catch (error) {
+      if (error instanceof k8s.ApiException) {
+        throw ApplicationFailure.create({
+          type: 'KubernetesApiError',
+          message: describeApiError(error),
+          details: [`KubernetesApi${error.code}`],
+        });
+      }
+      throw error;
+    }
+  };
+}
+
+export function createNodeActivities(dependencies: ActivityDependencies): ReturnType<typeof nodeActivities> {
+  const activities: Record<string, (...args: never[]) => Promise<unknown>> = nodeActivities(dependencies);
+  for (const [name, activity] of Object.entries(activities)) activities[name] = withConciseApiErrors(activity);
+  return activities as ReturnType<typeof nodeActivities>;
+}
+
+function nodeActivities({ kube, config }: ActivityDependencies) {
   const packages = new NetworkPackageCache(kube, config.networkPackageOverrides);
+  const readiness = new StatefulSetReadiness(kube.config);
   const parsed = asParsedNode;
   return {
     async readSymbolNode(ref: NodeRef): Promise<ValidNode> {
@@ -41,7 +74,7 @@ export function createNodeActivities({ kube, config }: ActivityDependencies) {
       return applyNodeWorkloadsFor(kube, config.operatorImage, parsed(ref, spec), configuration);
     },
     async waitForNodeReady(ref: NodeRef): Promise<void> {
-      return waitForNodeReadyFor(kube, ref);
+      return waitForNodeReadyFor(readiness, ref);
     },
   };
 }

@@ -12,6 +12,7 @@ import {
 import type { ParsedSymbolNode } from '../k8s/symbolNode.js';
 import { NETWORK_PACKAGE_PRESETS } from '../symbol/index.js';
 import { applyObject } from './apply.js';
+import { describeRollout, type StatefulSetReadiness } from './statefulSetReadiness.js';
 import type { NodeConfiguration } from './types.js';
 
 /** The official package locations; the seed-init container downloads the seed from there. */
@@ -90,29 +91,34 @@ export async function applyNodeWorkloadsFor(
 }
 
 /**
- * Waits until the node's pod runs the StatefulSet's current revision and is Ready, checking often at
- * first and then every 2 s (a burst of a thousand new nodes must not flood the API server), and
- * heartbeating; gives up after `maxWaitMs` with a retryable failure that says why.
+ * Waits until the node's pod runs the StatefulSet's current revision and is Ready, through the
+ * worker's shared StatefulSet watch, heartbeating on every change and every 10 s; gives up after
+ * `maxWaitMs` with a retryable failure that says where the rollout stands.
  */
 export async function waitForNodeReadyFor(
-  kube: KubeClients,
+  readiness: StatefulSetReadiness,
   node: { namespace: string; name: string },
   maxWaitMs = 60_000,
 ): Promise<void> {
   const names = objectNames(node.name);
-  const deadline = Date.now() + maxWaitMs;
-  let summary = 'not read yet';
-  for (let interval = 200; Date.now() < deadline; interval = Math.min(interval * 1.5, 2000)) {
-    const sts = await readStatefulSet(kube, node.namespace, names.statefulSet);
-    const status = sts?.status;
-    const current =
-      status !== undefined &&
-      status.observedGeneration === sts?.metadata?.generation &&
-      status.updateRevision === status.currentRevision;
-    if (current && (status?.readyReplicas ?? 0) >= 1) return;
-    summary = `StatefulSet ${names.statefulSet}: ${status?.readyReplicas ?? 0}/1 ready, revision ${status?.currentRevision ?? '-'} → ${status?.updateRevision ?? '-'}`;
-    Context.current().heartbeat(summary);
-    await Context.current().sleep(interval);
+  const context = Context.current();
+  const heartbeat = setInterval(
+    () => context.heartbeat(describeRollout(readiness.get(node.namespace, names.statefulSet))),
+    10_000,
+  );
+  try {
+    const ready = await Promise.race([
+      readiness.waitUntilReady(node.namespace, names.statefulSet, maxWaitMs, (sts) =>
+        context.heartbeat(describeRollout(sts)),
+      ),
+      context.cancelled,
+    ]);
+    if (ready) return;
+  } finally {
+    clearInterval(heartbeat);
   }
-  throw ApplicationFailure.create({ type: 'NotReadyYet', message: summary });
+  throw ApplicationFailure.create({
+    type: 'NotReadyYet',
+    message: `StatefulSet ${names.statefulSet}: ${describeRollout(readiness.get(node.namespace, names.statefulSet))}`,
+  });
 }

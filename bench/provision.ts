@@ -7,6 +7,7 @@
  * Targets (issue #3): p50 ≤ 250 ms, p99 ≤ 1 s, 1,000 nodes ≤ 60 s on 2 cores. Not a test: it asserts nothing.
  */
 import * as k8s from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
 import { performance } from 'node:perf_hooks';
 import { GROUP, PLURAL, VERSION, type SymbolNode } from '../k8s/symbolNode.js';
 import { stackUp } from '../stack/stack.js';
@@ -14,7 +15,10 @@ import { testKubeConfig, uniqueName } from '../test/support/cluster.js';
 import { startOperator } from '../test/support/operator.js';
 import { createSymbolNode, saiPeerSpec } from '../test/support/symbolNodes.js';
 
-const args = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const args = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
 const sequentialCount = 30;
 const burstSizes = args.length > 0 ? args : [100, 1000];
 
@@ -37,16 +41,28 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Resolves with the time each named node first showed Provisioned=True, watched (not polled). */
-function provisionedTimes(kc: k8s.KubeConfig, namespace: string): { times: Map<string, number>; stop: () => void; ready: Promise<void> } {
+function provisionedTimes(
+  kc: k8s.KubeConfig,
+  namespace: string,
+): { times: Map<string, number>; stop: () => void; ready: Promise<void> } {
   const times = new Map<string, number>();
   let request: AbortController | undefined;
   const ready = new k8s.Watch(kc)
-    .watch(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`, {}, (_type, node: SymbolNode) => {
-      const name = node.metadata?.name;
-      if (name && !times.has(name) && node.status?.conditions?.some((c) => c.type === 'Provisioned' && c.status === 'True')) {
-        times.set(name, performance.now());
-      }
-    }, () => undefined)
+    .watch(
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+      {},
+      (_type, node: SymbolNode) => {
+        const name = node.metadata?.name;
+        if (
+          name &&
+          !times.has(name) &&
+          node.status?.conditions?.some((c) => c.type === 'Provisioned' && c.status === 'True')
+        ) {
+          times.set(name, performance.now());
+        }
+      },
+      () => undefined,
+    )
     .then((controller) => {
       request = controller;
     });
@@ -60,6 +76,22 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boole
     await new Promise((r) => setTimeout(r, 20));
   }
   return true;
+}
+
+/** The benchmark's lifecycle workflows would otherwise wait forever for signals from a stopped watcher. */
+async function terminateWorkflows(client: Client, namespace: string): Promise<void> {
+  const handles: Promise<unknown>[] = [];
+  for await (const execution of client.workflow.list({
+    query: `KubernetesNamespace = '${namespace}' AND ExecutionStatus = 'Running'`,
+  })) {
+    handles.push(
+      client.workflow
+        .getHandle(execution.workflowId)
+        .terminate('benchmark finished')
+        .catch(() => undefined),
+    );
+  }
+  await Promise.all(handles);
 }
 
 async function withBenchNamespace<T>(kc: k8s.KubeConfig, body: (namespace: string) => Promise<T>): Promise<T> {
@@ -95,21 +127,27 @@ async function main(): Promise<void> {
         const name = `seq-${i}`;
         const started = performance.now();
         await createSymbolNode(userKc, namespace, name, saiPeerSpec);
-        if (!(await waitUntil(() => watch.times.has(name), 30_000))) throw new Error(`${name} was not provisioned within 30 s`);
+        if (!(await waitUntil(() => watch.times.has(name), 30_000)))
+          throw new Error(`${name} was not provisioned within 30 s`);
         latencies.push(watch.times.get(name)! - started);
       }
       const sorted = [...latencies].sort((a, b) => a - b);
-      console.log(`sequential: ${sequentialCount} nodes, creation → Provisioned p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`);
-      console.log(`  API requests by the operator: ${(requests / sequentialCount).toFixed(1)} per node (until Provisioned; readiness polling continues after)`);
+      console.log(
+        `sequential: ${sequentialCount} nodes, creation → Provisioned p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms`,
+      );
+      console.log(
+        `  API requests by the operator: ${(requests / sequentialCount).toFixed(1)} per node (until Provisioned; readiness polling continues after)`,
+      );
     } finally {
       watch.stop();
+      await terminateWorkflows(operator.client, namespace);
       await operator.stop();
     }
   });
 
   for (const size of burstSizes) {
     await withBenchNamespace(userKc, async (namespace) => {
-      const operator = await startOperator({ namespace, kubeConfig: kc, maxConcurrentActivityTaskExecutions: 200 });
+      const operator = await startOperator({ namespace, kubeConfig: kc, maxConcurrent: 400 });
       const watch = provisionedTimes(userKc, namespace);
       await watch.ready;
       requests = 0;
@@ -119,7 +157,8 @@ async function main(): Promise<void> {
         const queue = [...names];
         await Promise.all(
           Array.from({ length: 32 }, async () => {
-            for (let name = queue.shift(); name; name = queue.shift()) await createSymbolNode(userKc, namespace, name, saiPeerSpec);
+            for (let name = queue.shift(); name; name = queue.shift())
+              await createSymbolNode(userKc, namespace, name, saiPeerSpec);
           }),
         );
         const created = performance.now() - started;
@@ -133,12 +172,15 @@ async function main(): Promise<void> {
         );
       } finally {
         watch.stop();
+        await terminateWorkflows(operator.client, namespace);
         await operator.stop();
       }
     });
   }
   clearInterval(rssSampler);
-  console.log(`operator process peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB (worker, watcher, activities and this harness in one process)`);
+  console.log(
+    `operator process peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB (worker, watcher, activities and this harness in one process)`,
+  );
 }
 
 main().then(

@@ -1,10 +1,46 @@
 import * as k8s from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 
 /** In a pod: the service account; elsewhere: the given file, else KUBECONFIG / ~/.kube/config. */
 export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromDefault();
+  return reuseConnections(kc);
+}
+
+type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) => http.Agent;
+
+/**
+ * client-node 1.x builds a new HTTPS agent for every request, so every call pays a TLS handshake
+ * (on both sides: it was the largest CPU cost of a provisioning burst). Keep one keep-alive agent
+ * per server and credentials instead; new credentials (a rotated certificate) get a new agent.
+ */
+export function reuseConnections(kc: k8s.KubeConfig): k8s.KubeConfig {
+  const factory = kc as unknown as { createAgent: AgentFactory };
+  const create = factory.createAgent.bind(kc);
+  const agents = new Map<string, http.Agent>();
+  factory.createAgent = (cluster, options) => {
+    const credentials = [
+      options.ca,
+      options.cert,
+      options.key,
+      options.pfx,
+      options.rejectUnauthorized,
+      options.servername,
+    ]
+      .map((part) => (Buffer.isBuffer(part) ? part.toString('base64') : JSON.stringify(part ?? null)))
+      .join('\n');
+    const key = `${cluster?.server ?? ''}\n${createHash('sha256').update(credentials).digest('hex')}`;
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = create(cluster, { ...options, keepAlive: true, maxSockets: 64 });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
   return kc;
 }
 

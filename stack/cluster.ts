@@ -67,6 +67,14 @@ async function writeKwokctlConfig(): Promise<void> {
     '  kubeControllerManagerNodeMonitorGracePeriodMilliseconds: 20000',
     '  kubeControllerManagerNodeMonitorPeriodMilliseconds: 1000',
     '  disableQPSLimits: true',
+    // The default /24 of Service IPs runs out at 254 Services: too few for load tests of many nodes.
+    'componentsPatches:',
+    ...['kube-apiserver', 'kube-controller-manager'].flatMap((component) => [
+      `- name: ${component}`,
+      '  extraArgs:',
+      '  - key: service-cluster-ip-range',
+      '    value: 10.96.0.0/16',
+    ]),
   ].join('\n');
   const ownStages = await readFile(join(stackSourceDir, 'stages', 'faults.yaml'), 'utf8');
   const documents = [configuration, ...(await kwokModuleStages()), ownStages];

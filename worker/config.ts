@@ -20,7 +20,8 @@ const operatorConfigSchema = z.object({
     .default(join(homedir(), '.cache', 'symbol-node-operator', 'network-packages')),
   /** Location overrides for the network presets (air-gapped clusters, tests): still checksum-verified. */
   networkPackageOverrides: z.record(z.string(), z.string()).default({}),
-  maxConcurrentActivities: z.coerce.number().int().positive().default(200),
+  /** Workflow tasks, local and regular activities each. */
+  maxConcurrentTasks: z.coerce.number().int().positive().default(200),
   maxCachedWorkflows: z.coerce.number().int().positive().default(2000),
 });
 
@@ -41,7 +42,7 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     operatorImage: env.SNO_OPERATOR_IMAGE,
     packageCacheDir: env.SNO_PACKAGE_CACHE_DIR,
     networkPackageOverrides: overrides,
-    maxConcurrentActivities: env.SNO_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentTasks: env.SNO_MAX_CONCURRENT_TASKS,
     maxCachedWorkflows: env.SNO_MAX_CACHED_WORKFLOWS,
   });
   if (!parsed.success) {

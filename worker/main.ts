@@ -10,6 +10,7 @@ import { loadKubeConfig, makeKubeClients } from '../k8s/client.js';
 import { installCustomResourceDefinitions } from '../k8s/install.js';
 import { loadOperatorConfig } from './config.js';
 import { SymbolNodeWatcher } from './watcher.js';
+import { operatorWorkerTuning } from './workerOptions.js';
 
 export async function runOperator(): Promise<void> {
   const config = loadOperatorConfig();
@@ -26,7 +27,7 @@ export async function runOperator(): Promise<void> {
       taskQueue: config.taskQueue,
       workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
       activities: createNodeActivities({ kube, config }),
-      maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+      ...operatorWorkerTuning(config.maxConcurrentTasks),
       maxCachedWorkflows: config.maxCachedWorkflows,
     });
     const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });

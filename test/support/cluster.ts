@@ -1,12 +1,11 @@
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { loadKubeConfig } from '../../k8s/client.js';
 import { paths } from '../../stack/versions.js';
 
 /** A client for the local stack's cluster; integration tests never talk to anything else. */
 export function testKubeConfig(): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(paths.kubeconfig);
-  return kc;
+  return loadKubeConfig(paths.kubeconfig);
 }
 
 export function uniqueName(prefix: string): string {

@@ -9,6 +9,7 @@ import { makeKubeClients, type KubeClients } from '../../k8s/client.js';
 import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { endpoints } from '../../stack/versions.js';
 import { SymbolNodeWatcher } from '../../worker/watcher.js';
+import { operatorWorkerTuning } from '../../worker/workerOptions.js';
 import { testKubeConfig } from './cluster.js';
 import { saiPackageZip } from './paths.js';
 
@@ -41,7 +42,7 @@ export interface OperatorOptions {
   networkPackageOverrides?: Record<string, string>;
   /** Defaults to the stack's kubeconfig; benchmarks pass an instrumented one. */
   kubeConfig?: k8s.KubeConfig;
-  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrent?: number;
 }
 
 /**
@@ -61,9 +62,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     namespace: 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
-    ...(options.maxConcurrentActivityTaskExecutions
-      ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
-      : {}),
+    ...operatorWorkerTuning(options.maxConcurrent ?? 200),
     activities: createNodeActivities({
       kube,
       config: {
