@@ -29,7 +29,7 @@ async function getNode(kube: KubeClients, ref: NodeRef): Promise<SymbolNode> {
       namespace: ref.namespace,
       name: ref.name,
     })) as SymbolNode;
-    if (node.metadata?.uid !== ref.uid) throw nodeGone(ref);
+    if (node.metadata?.uid !== ref.uid || node.metadata.deletionTimestamp) throw nodeGone(ref);
     return node;
   } catch (error) {
     if (isNotFound(error)) throw nodeGone(ref);

@@ -88,6 +88,9 @@ export class SymbolNodeWatcher {
   private onChange(node: SymbolNode): void {
     const ref = refOf(node);
     if (!ref) return;
+    // Deletion sets deletionTimestamp, which bumps the generation of a custom resource: not a spec
+    // change to provision, but the end of the node (owner references clean up the rest).
+    if (node.metadata?.deletionTimestamp) return this.onDelete(node);
     const generation = node.metadata?.generation ?? 1;
     // Our own status updates arrive here too; they do not change the generation.
     if (this.signalled.get(ref.uid) === generation && (node.status?.observedGeneration ?? 0) >= generation) return;
