@@ -4,7 +4,7 @@ import { describeApiError, type KubeClients } from '../k8s/client.js';
 import type { SymbolNodeSpec } from '../k8s/symbolNode.js';
 import type { OperatorConfig } from '../worker/config.js';
 import { NetworkPackageCache } from './networkPackages.js';
-import { StatefulSetReadiness } from './statefulSetReadiness.js';
+import type { StatefulSetReadiness } from './statefulSetReadiness.js';
 import { ensureNodeConfigurationFor } from './nodeConfiguration.js';
 import { ensureNodeIdentityFor } from './nodeIdentity.js';
 import { asParsedNode, readSymbolNodeFrom, reportNodeStatusTo, type ValidNode } from './symbolNodes.js';
@@ -13,6 +13,8 @@ import { applyNodeWorkloadsFor, waitForNodeReadyFor } from './workloads.js';
 
 export interface ActivityDependencies {
   kube: KubeClients;
+  /** Shared watch for readiness waits; owned (started lazily, stopped) by the operator process. */
+  readiness: StatefulSetReadiness;
   config: Pick<OperatorConfig, 'operatorImage' | 'networkPackageOverrides'>;
 }
 
@@ -49,9 +51,8 @@ export function createNodeActivities(dependencies: ActivityDependencies): Return
   return activities as ReturnType<typeof nodeActivities>;
 }
 
-function nodeActivities({ kube, config }: ActivityDependencies) {
+function nodeActivities({ kube, readiness, config }: ActivityDependencies) {
   const packages = new NetworkPackageCache(kube, config.networkPackageOverrides);
-  const readiness = new StatefulSetReadiness(kube.config);
   const parsed = asParsedNode;
   return {
     async readSymbolNode(ref: NodeRef): Promise<ValidNode> {
@@ -66,12 +67,17 @@ function nodeActivities({ kube, config }: ActivityDependencies) {
     async ensureNodeConfiguration(
       ref: NodeRef,
       spec: SymbolNodeSpec,
-      identity: NodeIdentity,
+      identity?: NodeIdentity,
     ): Promise<NodeConfiguration> {
       return ensureNodeConfigurationFor(kube, packages, parsed(ref, spec), identity);
     },
-    async applyNodeWorkloads(ref: NodeRef, spec: SymbolNodeSpec, configuration: NodeConfiguration): Promise<void> {
-      return applyNodeWorkloadsFor(kube, config.operatorImage, parsed(ref, spec), configuration);
+    async applyNodeWorkloads(
+      ref: NodeRef,
+      spec: SymbolNodeSpec,
+      configuration: NodeConfiguration,
+      identity?: NodeIdentity,
+    ): Promise<void> {
+      return applyNodeWorkloadsFor(kube, config.operatorImage, parsed(ref, spec), configuration, identity);
     },
     async waitForNodeReady(ref: NodeRef): Promise<void> {
       return waitForNodeReadyFor(readiness, ref);

@@ -24,6 +24,11 @@ import { applyObject, readSecret, secretValue } from './apply.js';
 import type { NetworkPackageCache } from './networkPackages.js';
 import type { NodeConfiguration, NodeIdentity } from './types.js';
 
+/** The certificates roll the pod too; their public identity stands in for the Secret's content. */
+export function certificatesFingerprint(identity: NodeIdentity): string {
+  return `${identity.nodePublicKey} ${identity.nodeCertificateNotAfter}`;
+}
+
 /** SymbolNode roles in shoestring's terms: `api` and `dual` run the same software. */
 function softwareRole(node: ParsedSymbolNode): NodeRole {
   return isApiRole(node.spec.role) ? 'full-api' : 'peer';
@@ -61,7 +66,7 @@ export async function ensureNodeConfigurationFor(
   kube: KubeClients,
   packages: NetworkPackageCache,
   node: ParsedSymbolNode,
-  identity: NodeIdentity,
+  identity?: NodeIdentity,
 ): Promise<NodeConfiguration> {
   const pkg = await packages.load(node.metadata.namespace, node.spec);
   const harvesting = node.spec.harvester ? await harvestingKeys(kube, node) : undefined;
@@ -115,8 +120,9 @@ export async function ensureNodeConfigurationFor(
     await applyObject(kube, buildHarvestingSecret(node, harvestingProperties));
     mounted[HARVESTING_FILE] = harvestingProperties;
   }
-  // The certificates roll the pod too; their public identity stands in for the Secret's content.
-  mounted['certificates'] = `${identity.nodePublicKey} ${identity.nodeCertificateNotAfter}`;
+  // Runs before the patch 'independent-steps-in-parallel' pass the identity here; newer runs pass
+  // it to applyNodeWorkloads, which folds it into the hash (see withCertificates).
+  if (identity) mounted['certificates'] = certificatesFingerprint(identity);
   return {
     configMap: objectNames(node.metadata.name).resourcesConfigMap,
     configHash: configHash(mounted),

@@ -26,6 +26,7 @@ export class StatefulSetReadiness {
   private informer?: k8s.Informer<k8s.V1StatefulSet> & k8s.ObjectCache<k8s.V1StatefulSet>;
   private starting?: Promise<void>;
   private readonly listeners = new Map<string, Set<Listener>>();
+  private stopped = false;
 
   constructor(private readonly kubeConfig: k8s.KubeConfig) {}
 
@@ -45,7 +46,9 @@ export class StatefulSetReadiness {
       };
       informer.on('add', notify);
       informer.on('update', notify);
-      informer.on('error', () => setTimeout(() => void informer.start().catch(() => undefined), 1000));
+      informer.on('error', () => {
+        if (!this.stopped) setTimeout(() => void informer.start().catch(() => undefined), 1000);
+      });
       this.informer = informer;
       await informer.start();
     })();
@@ -87,6 +90,7 @@ export class StatefulSetReadiness {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.informer?.stop();
   }
 }

@@ -5,6 +5,7 @@ import {
   buildHeadlessService,
   buildService,
   buildStatefulSet,
+  configHash,
   objectNames,
   resolveSeedPackage,
   type BuiltInPackages,
@@ -13,7 +14,8 @@ import type { ParsedSymbolNode } from '../k8s/symbolNode.js';
 import { NETWORK_PACKAGE_PRESETS } from '../symbol/index.js';
 import { applyObject } from './apply.js';
 import { describeRollout, type StatefulSetReadiness } from './statefulSetReadiness.js';
-import type { NodeConfiguration } from './types.js';
+import { certificatesFingerprint } from './nodeConfiguration.js';
+import type { NodeConfiguration, NodeIdentity } from './types.js';
 
 /** The official package locations; the seed-init container downloads the seed from there. */
 export const builtInPackages: BuiltInPackages = Object.fromEntries(
@@ -74,11 +76,14 @@ export async function applyNodeWorkloadsFor(
   operatorImage: string,
   node: ParsedSymbolNode,
   configuration: NodeConfiguration,
+  identity?: NodeIdentity,
 ): Promise<void> {
   const names = objectNames(node.metadata.name);
   const statefulSet = buildStatefulSet(node, {
     operatorImage,
-    configHash: configuration.configHash,
+    configHash: identity
+      ? configHash({ configuration: configuration.configHash, certificates: certificatesFingerprint(identity) })
+      : configuration.configHash,
     seedPackage: resolveSeedPackage(node, builtInPackages),
   });
   const [existing] = await Promise.all([

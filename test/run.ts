@@ -18,7 +18,15 @@ async function testFiles(dir: string): Promise<string[]> {
 }
 
 async function runNodeTests(files: string[], concurrency: number): Promise<number> {
-  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-reporter=spec', ...files];
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=240000',
+    '--test-reporter=spec',
+    ...files,
+  ];
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: 'inherit' });
   return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 }

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createNodeActivities } from '../activities/index.js';
+import { StatefulSetReadiness } from '../activities/statefulSetReadiness.js';
 import { loadKubeConfig, makeKubeClients } from '../k8s/client.js';
 import { installCustomResourceDefinitions } from '../k8s/install.js';
 import { loadOperatorConfig } from './config.js';
@@ -18,6 +19,7 @@ export async function runOperator(): Promise<void> {
   const kube = makeKubeClients(kubeConfig);
   if (process.env.SNO_INSTALL_CRDS !== 'false') await installCustomResourceDefinitions(kube);
 
+  const readiness = new StatefulSetReadiness(kubeConfig);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   try {
@@ -26,7 +28,7 @@ export async function runOperator(): Promise<void> {
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
       workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-      activities: createNodeActivities({ kube, config }),
+      activities: createNodeActivities({ kube, readiness, config }),
       ...operatorWorkerTuning(config.maxConcurrentTasks),
       maxCachedWorkflows: config.maxCachedWorkflows,
     });
@@ -45,6 +47,7 @@ export async function runOperator(): Promise<void> {
       await worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
     } finally {
       await watcher.stop();
+      await readiness.stop();
     }
   } finally {
     await clientConnection.close();

@@ -2,11 +2,12 @@ import {
   ActivityFailure,
   ApplicationFailure,
   proxyActivities,
+  patched,
   proxyLocalActivities,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/index.js';
-import { nonRetryableErrorTypes, type NodeRef } from '../activities/types.js';
+import { nonRetryableErrorTypes, type NodeIdentity, type NodeRef } from '../activities/types.js';
 import { nodeActionKey } from './searchAttributes.js';
 
 type Activities = NodeActivities;
@@ -66,7 +67,7 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
   upsertSearchAttributes([{ key: nodeActionKey, value: 'provision' }]);
   try {
     const node = await readSymbolNode(ref);
-    await reportNodeStatus(ref, {
+    const reportProvisioning = reportNodeStatus(ref, {
       generation,
       conditions: [
         {
@@ -78,9 +79,23 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
       ],
       event: { type: 'Normal', reason: 'Provisioning', message: `provisioning generation ${generation}` },
     });
-    const identity = await ensureNodeIdentity(ref, node.spec);
-    const configuration = await ensureNodeConfiguration(ref, node.spec, identity);
-    await applyNodeWorkloads(ref, node.spec, configuration);
+    let identity: NodeIdentity;
+    if (patched('independent-steps-in-parallel')) {
+      // Identity and configuration do not depend on each other: run them (and the progress report)
+      // at once. The certificates' part of the pod's config hash is added by applyNodeWorkloads.
+      const [, withIdentity, configuration] = await Promise.all([
+        reportProvisioning,
+        ensureNodeIdentity(ref, node.spec),
+        ensureNodeConfiguration(ref, node.spec),
+      ]);
+      identity = withIdentity;
+      await applyNodeWorkloads(ref, node.spec, configuration, identity);
+    } else {
+      await reportProvisioning;
+      identity = await ensureNodeIdentity(ref, node.spec);
+      const configuration = await ensureNodeConfiguration(ref, node.spec, identity);
+      await applyNodeWorkloads(ref, node.spec, configuration);
+    }
     await reportNodeStatus(ref, {
       generation,
       conditions: [

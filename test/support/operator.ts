@@ -5,6 +5,7 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSo
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createNodeActivities } from '../../activities/index.js';
+import { StatefulSetReadiness } from '../../activities/statefulSetReadiness.js';
 import { makeKubeClients, type KubeClients } from '../../k8s/client.js';
 import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { endpoints } from '../../stack/versions.js';
@@ -54,6 +55,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const kube = makeKubeClients(kc);
   await installCustomResourceDefinitions(kube);
   const taskQueue = options.taskQueue ?? `operator-${randomBytes(4).toString('hex')}`;
+  const readiness = new StatefulSetReadiness(kc);
   const connection = await NativeConnection.connect({ address: endpoints.temporalAddress });
   const clientConnection = await Connection.connect({ address: endpoints.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
@@ -65,6 +67,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...operatorWorkerTuning(options.maxConcurrent ?? 200),
     activities: createNodeActivities({
       kube,
+      readiness,
       config: {
         operatorImage: testOperatorImage,
         networkPackageOverrides: options.networkPackageOverrides ?? { sai: saiPackageZip },
@@ -96,6 +99,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await watcher?.stop();
       worker.shutdown();
       await running;
+      await readiness.stop();
       await connection.close();
       await clientConnection.close();
     },
