@@ -20,12 +20,13 @@ const retry = {
   nonRetryableErrorTypes: [...nonRetryableErrorTypes],
 };
 
-// Each step is a handful of Kubernetes API calls that take milliseconds: local activities run them
+// Each step is a handful of Kubernetes API calls that take milliseconds (seconds for a loaded API
+// server, hence the generous timeout: a retry would only add load): local activities run them
 // in the worker without a round trip through the server per step (they still appear in the history
 // as markers, and are retried, and re-run by another worker after a crash — they are idempotent).
 const { readSymbolNode, reportNodeStatus, ensureNodeIdentity, ensureNodeConfiguration, applyNodeWorkloads } =
   proxyLocalActivities<Activities>({
-    startToCloseTimeout: '15 seconds',
+    startToCloseTimeout: '60 seconds',
     localRetryThreshold: '10 seconds',
     retry,
   });
