@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { isConflict, isNotFound, type KubeClients } from '../k8s/client.js';
+import { isConflict, readIfExists, type KubeClients } from '../k8s/client.js';
 import { MANAGER_NAME } from '../k8s/symbolNode.js';
 
 /** Server-side apply as the operator's field manager: create-or-update in one idempotent call. */
@@ -7,17 +7,8 @@ export async function applyObject<T extends k8s.KubernetesObject>(kube: KubeClie
   return kube.objects.patch<T>(object, undefined, undefined, MANAGER_NAME, true, k8s.PatchStrategy.ServerSideApply);
 }
 
-export async function readSecret(
-  kube: KubeClients,
-  namespace: string,
-  name: string,
-): Promise<k8s.V1Secret | undefined> {
-  try {
-    return await kube.core.readNamespacedSecret({ namespace, name });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+export function readSecret(kube: KubeClients, namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
+  return readIfExists(() => kube.core.readNamespacedSecret({ namespace, name }));
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { isNotFound, type KubeClients } from '../k8s/client.js';
+import { isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
 import {
   buildHeadlessService,
   buildService,
@@ -25,17 +25,8 @@ export const builtInPackages: BuiltInPackages = Object.fromEntries(
   ]),
 );
 
-async function readStatefulSet(
-  kube: KubeClients,
-  namespace: string,
-  name: string,
-): Promise<k8s.V1StatefulSet | undefined> {
-  try {
-    return await kube.apps.readNamespacedStatefulSet({ namespace, name });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+function readStatefulSet(kube: KubeClients, namespace: string, name: string): Promise<k8s.V1StatefulSet | undefined> {
+  return readIfExists(() => kube.apps.readNamespacedStatefulSet({ namespace, name }));
 }
 
 /**

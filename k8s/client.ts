@@ -68,6 +68,16 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof k8s.ApiException && error.code === 404;
 }
 
+/** The object, or undefined when the API server says it does not exist. */
+export async function readIfExists<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 export function isConflict(error: unknown): boolean {
   return error instanceof k8s.ApiException && error.code === 409;
 }
