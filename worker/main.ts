@@ -10,6 +10,7 @@ import { StatefulSetReadiness } from '../activities/statefulSetReadiness.js';
 import { loadKubeConfig, makeKubeClients } from '../k8s/client.js';
 import { installCustomResourceDefinitions } from '../k8s/install.js';
 import { loadOperatorConfig } from './config.js';
+import { NodePodWatcher } from './podWatcher.js';
 import { SymbolNodeWatcher } from './watcher.js';
 import { operatorWorkerTuning } from './workerOptions.js';
 
@@ -40,12 +41,20 @@ export async function runOperator(): Promise<void> {
       namespace: config.watchNamespace,
     });
     await watcher.start();
+    const podWatcher = new NodePodWatcher({
+      kubeConfig,
+      client,
+      namespace: config.watchNamespace,
+      uidOf: (namespace, name) => watcher.uidOf(namespace, name),
+    });
+    await podWatcher.start();
     console.log(
       `[operator] watching SymbolNodes in ${config.watchNamespace ?? 'all namespaces'}; task queue ${config.taskQueue} on ${config.temporalAddress}`,
     );
     try {
       await worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
     } finally {
+      await podWatcher.stop();
       await watcher.stop();
       await readiness.stop();
     }

@@ -41,7 +41,7 @@ export class SymbolNodeWatcher {
   private readonly signalled = new Map<string, number>();
   private readonly queue = new Map<string, PendingWork>();
   private inFlight = 0;
-  private informer?: k8s.Informer<SymbolNode>;
+  private informer?: k8s.Informer<SymbolNode> & k8s.ObjectCache<SymbolNode>;
   private stopped = false;
   private readonly log: (message: string) => void;
 
@@ -83,6 +83,11 @@ export class SymbolNodeWatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.informer?.stop();
+  }
+
+  /** The uid of a watched SymbolNode, from the informer's cache. */
+  uidOf(namespace: string, name: string): string | undefined {
+    return this.informer?.get(name, namespace)?.metadata?.uid;
   }
 
   private onChange(node: SymbolNode): void {

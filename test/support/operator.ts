@@ -9,6 +9,7 @@ import { StatefulSetReadiness } from '../../activities/statefulSetReadiness.js';
 import { makeKubeClients, type KubeClients } from '../../k8s/client.js';
 import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { endpoints } from '../../stack/versions.js';
+import { NodePodWatcher } from '../../worker/podWatcher.js';
 import { SymbolNodeWatcher } from '../../worker/watcher.js';
 import { operatorWorkerTuning } from '../../worker/workerOptions.js';
 import { testKubeConfig } from './cluster.js';
@@ -87,6 +88,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           log: () => undefined,
         });
   await watcher?.start();
+  const podWatcher = watcher
+    ? new NodePodWatcher({
+        kubeConfig: kc,
+        client,
+        namespace: options.namespace,
+        uidOf: (namespace, name) => watcher.uidOf(namespace, name),
+        log: () => undefined,
+      })
+    : undefined;
+  await podWatcher?.start();
   let stopped = false;
   return {
     kc,
@@ -96,6 +107,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     async stop() {
       if (stopped) return;
       stopped = true;
+      await podWatcher?.stop();
       await watcher?.stop();
       worker.shutdown();
       await running;

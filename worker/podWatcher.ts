@@ -1,0 +1,103 @@
+import * as k8s from '@kubernetes/client-node';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGER_NAME } from '../k8s/symbolNode.js';
+import { nodeLifecycleWorkflowId, podHealthSignal, type PodHealthReport } from '../workflows/nodeLifecycle.js';
+import { classifyPod, problemKey, restartCounts, summarise } from './podProblems.js';
+
+export interface PodWatcherOptions {
+  kubeConfig: k8s.KubeConfig;
+  client: Client;
+  /** The SymbolNode uid for a node name, from the SymbolNode watcher's cache (lifecycle IDs contain it). */
+  uidOf: (namespace: string, name: string) => string | undefined;
+  namespace?: string;
+  log?: (message: string) => void;
+}
+
+function isPodReady(pod: k8s.V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/**
+ * Watches the pods of every SymbolNode, classifies what is wrong with them and tells the node's
+ * lifecycle workflow, which records it (Degraded condition, Event). Only changes are sent: the
+ * same problems seen again on every status update are not news.
+ */
+export class NodePodWatcher {
+  private informer?: k8s.Informer<k8s.V1Pod>;
+  private readonly lastReported = new Map<string, string>();
+  private readonly restarts = new Map<string, Record<string, number>>();
+  private stopped = false;
+  private readonly log: (message: string) => void;
+
+  constructor(private readonly options: PodWatcherOptions) {
+    this.log = options.log ?? ((message) => console.log(`[pods] ${message}`));
+  }
+
+  async start(): Promise<void> {
+    const { kubeConfig, namespace } = this.options;
+    const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const labelSelector = `${LABEL_MANAGED_BY}=${MANAGER_NAME}`;
+    const path = namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods';
+    const list = () =>
+      namespace
+        ? core.listNamespacedPod({ namespace, labelSelector })
+        : core.listPodForAllNamespaces({ labelSelector });
+    const informer = k8s.makeInformer<k8s.V1Pod>(kubeConfig, path, list, labelSelector);
+    informer.on('add', (pod) => this.onPod(pod));
+    informer.on('update', (pod) => this.onPod(pod));
+    informer.on('delete', (pod) => this.forget(pod));
+    informer.on('error', () => {
+      if (!this.stopped) setTimeout(() => void informer.start().catch(() => undefined), 1000);
+    });
+    this.informer = informer;
+    await informer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.informer?.stop();
+  }
+
+  private forget(pod: k8s.V1Pod): void {
+    const id = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    this.lastReported.delete(id);
+    this.restarts.delete(id);
+  }
+
+  private onPod(pod: k8s.V1Pod): void {
+    const namespace = pod.metadata?.namespace;
+    const node = pod.metadata?.labels?.[LABEL_INSTANCE];
+    if (!namespace || !node) return;
+    const uid = this.options.uidOf(namespace, node);
+    if (!uid) return;
+    const id = `${namespace}/${pod.metadata?.name}`;
+    const problems = classifyPod(pod, { now: new Date(), previousRestarts: this.restarts.get(id) ?? {} });
+    this.restarts.set(id, restartCounts(pod));
+    const summary = summarise(problems);
+    const podReady = isPodReady(pod);
+    const key = `${podReady}|${problems.map(problemKey).sort().join(',')}`;
+    if (this.lastReported.get(id) === key) return;
+    this.lastReported.set(id, key);
+    const report: PodHealthReport = summary
+      ? {
+          pod: pod.metadata?.name ?? '',
+          podReady,
+          problem: {
+            reason: summary.condition.reason,
+            message: summary.condition.message,
+            uncleanStop: summary.problem.uncleanStop,
+            remediable: summary.problem.remediable,
+          },
+        }
+      : { pod: pod.metadata?.name ?? '', podReady };
+    const workflowId = nodeLifecycleWorkflowId({ namespace, name: node, uid });
+    this.options.client.workflow
+      .getHandle(workflowId)
+      .signal(podHealthSignal, report)
+      .catch((error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) return;
+        this.lastReported.delete(id); // try again on the next event
+        this.log(`could not report pod ${id}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+  }
+}
