@@ -1,5 +1,3 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 
 /** Operator settings, read once from the environment and validated: a typo fails at start, in one line. */
@@ -13,11 +11,6 @@ const operatorConfigSchema = z.object({
   watchNamespace: z.string().min(1).optional(),
   /** The operator's own image, used for its helper containers (nemesis seed initialisation). */
   operatorImage: z.string().min(1).default('symbol-node-operator:dev'),
-  /** Where verified network packages are cached, keyed by checksum. */
-  packageCacheDir: z
-    .string()
-    .min(1)
-    .default(join(homedir(), '.cache', 'symbol-node-operator', 'network-packages')),
   /** Location overrides for the network presets (air-gapped clusters, tests): still checksum-verified. */
   networkPackageOverrides: z.record(z.string(), z.string()).default({}),
   /** Workflow tasks, local and regular activities each. */
@@ -40,7 +33,6 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     kubeconfig: env.SNO_KUBECONFIG,
     watchNamespace: env.SNO_WATCH_NAMESPACE,
     operatorImage: env.SNO_OPERATOR_IMAGE,
-    packageCacheDir: env.SNO_PACKAGE_CACHE_DIR,
     networkPackageOverrides: overrides,
     maxConcurrentTasks: env.SNO_MAX_CONCURRENT_TASKS,
     maxCachedWorkflows: env.SNO_MAX_CACHED_WORKFLOWS,
