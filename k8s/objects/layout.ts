@@ -78,7 +78,7 @@ export const RUN_AS_GROUP = 1000;
 export const CATAPULT_BIN = '/usr/catapult/bin';
 export const CATAPULT_ENV = [{ name: 'LD_LIBRARY_PATH', value: '/usr/catapult/lib:/usr/catapult/deps' }];
 
-/** The seed-init program in the operator image (implemented elsewhere; this module only builds its container). */
+/** The seed-init program in the operator image (worker/seedInit.ts; this module only builds its container). */
 export const SEED_INIT_COMMAND = ['node', '/app/dist/worker/seedInit.js'] as const;
 
 /**
