@@ -12,18 +12,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import {
-  API_VERSION,
-  GROUP,
-  KIND,
-  PLURAL,
-  VERSION,
-  type SymbolNode,
-  type SymbolNodeSpecInput,
-} from '../../k8s/symbolNode.js';
+import { GROUP, PLURAL, VERSION, type SymbolNode, type SymbolNodeSpecInput } from '../../k8s/symbolNode.js';
 import { PrivateKeySecret } from '../../symbol/index.js';
 import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
-import { withNamespace } from '../support/cluster.js';
+import { absent, withNamespace } from '../support/cluster.js';
 import { withOperator } from '../support/operator.js';
 import { saiPackageZip } from '../support/paths.js';
 import {
@@ -37,20 +29,6 @@ import {
 
 const api = { group: GROUP, version: VERSION, plural: PLURAL };
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-
-/** Creates a SymbolNode with any spec, valid or not: the API server is the one to judge it. */
-async function createRaw(
-  kc: k8s.KubeConfig,
-  namespace: string,
-  name: string,
-  spec: Record<string, unknown>,
-): Promise<unknown> {
-  return kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
-    ...api,
-    namespace,
-    body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec },
-  });
-}
 
 async function patchSpec(
   kc: k8s.KubeConfig,
@@ -74,20 +52,6 @@ async function rejected(what: string, request: () => Promise<unknown>): Promise<
     return (JSON.parse(body) as { message: string }).message;
   }
   return assert.fail(`${what}: the API server accepted it`);
-}
-
-function isNotFound(error: unknown): boolean {
-  return error instanceof k8s.ApiException && error.code === 404;
-}
-
-async function absent(read: () => Promise<unknown>): Promise<boolean> {
-  return read().then(
-    () => false,
-    (error: unknown) => {
-      if (isNotFound(error)) return true;
-      throw error;
-    },
-  );
 }
 
 const decode = (secret: k8s.V1Secret, key: string): string =>
@@ -158,7 +122,7 @@ test('the API server refuses what the CRD can catch, on create and on update, wi
         },
       ];
       for (const c of creates) {
-        const message = await rejected(`create ${c.name}`, () => createRaw(kc, namespace, c.name, c.spec));
+        const message = await rejected(`create ${c.name}`, () => createSymbolNode(kc, namespace, c.name, c.spec));
         for (const pattern of c.expect) assert.match(message, pattern, `create ${c.name}`);
       }
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { ANNOTATION_CONFIG_HASH } from '../../k8s/symbolNode.js';
 import { PropertiesDocument, readCertificate, verifyCatapultChain } from '../../symbol/index.js';
 import { nodeLifecycleWorkflowId, type nodeLifecycle } from '../../workflows/nodeLifecycle.js';
-import { withNamespace } from '../support/cluster.js';
+import { absent, withNamespace } from '../support/cluster.js';
 import { withOperator } from '../support/operator.js';
 import { conditionOf, createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
 
@@ -128,19 +128,14 @@ test('deleting a SymbolNode removes what it owns and ends its lifecycle workflow
         propagationPolicy: 'Foreground',
       });
 
-      const gone = async (read: () => Promise<unknown>): Promise<boolean> =>
-        read().then(
-          () => false,
-          (e: unknown) => e instanceof k8s.ApiException && e.code === 404,
-        );
       const deadline = Date.now() + 30_000;
       for (;;) {
         const results = await Promise.all([
-          gone(() => kube.apps.readNamespacedStatefulSet({ namespace, name: 'beta' })),
-          gone(() => kube.core.readNamespacedConfigMap({ namespace, name: 'beta-resources' })),
-          gone(() => kube.core.readNamespacedService({ namespace, name: 'beta' })),
-          gone(() => kube.core.readNamespacedSecret({ namespace, name: 'beta-certificates' })),
-          gone(() => kube.core.readNamespacedSecret({ namespace, name: 'beta-identity' })),
+          absent(() => kube.apps.readNamespacedStatefulSet({ namespace, name: 'beta' })),
+          absent(() => kube.core.readNamespacedConfigMap({ namespace, name: 'beta-resources' })),
+          absent(() => kube.core.readNamespacedService({ namespace, name: 'beta' })),
+          absent(() => kube.core.readNamespacedSecret({ namespace, name: 'beta-certificates' })),
+          absent(() => kube.core.readNamespacedSecret({ namespace, name: 'beta-identity' })),
         ]);
         if (results.every(Boolean)) break;
         if (Date.now() > deadline)

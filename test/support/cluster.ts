@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { loadKubeConfig } from '../../k8s/client.js';
+import { loadKubeConfig, readIfExists } from '../../k8s/client.js';
 import { paths } from '../../stack/versions.js';
 
 /** A client for the local stack's cluster; integration tests never talk to anything else. */
@@ -81,4 +81,9 @@ export async function watchUntil<T extends k8s.KubernetesObject>(
     clearTimeout(timer);
     request?.abort();
   }
+}
+
+/** True when the API server says the object does not exist. */
+export async function absent(read: () => Promise<unknown>): Promise<boolean> {
+  return (await readIfExists(read)) === undefined;
 }

@@ -20,11 +20,12 @@ export const saiPeerSpec: SymbolNodeSpecInput = {
   dataRetentionPolicy: 'Delete',
 };
 
+/** Creates a SymbolNode with any spec, valid or not: the API server is the one to judge it. */
 export async function createSymbolNode(
   kc: k8s.KubeConfig,
   namespace: string,
   name: string,
-  spec: SymbolNodeSpecInput,
+  spec: SymbolNodeSpecInput | Record<string, unknown>,
 ): Promise<SymbolNode> {
   return (await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
     group: GROUP,
