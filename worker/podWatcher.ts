@@ -23,7 +23,7 @@ function isPodReady(pod: k8s.V1Pod): boolean {
  * same problems seen again on every status update are not news.
  */
 export class NodePodWatcher {
-  private informer?: k8s.Informer<k8s.V1Pod>;
+  private informer?: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
   private readonly lastReported = new Map<string, string>();
   private readonly restarts = new Map<string, Record<string, number>>();
   private stopped = false;
@@ -96,8 +96,14 @@ export class NodePodWatcher {
       .signal(podHealthSignal, report)
       .catch((error: unknown) => {
         if (error instanceof WorkflowNotFoundError) return;
-        this.lastReported.delete(id); // try again on the next event
-        this.log(`could not report pod ${id}: ${error instanceof Error ? error.message : String(error)}`);
+        this.log(`could not report pod ${id}: ${error instanceof Error ? error.message : String(error)}; retrying`);
+        // Report the pod as it is by then, unless a newer report went out meanwhile.
+        setTimeout(() => {
+          if (this.stopped || this.lastReported.get(id) !== key) return;
+          this.lastReported.delete(id);
+          const current = this.informer?.get(pod.metadata?.name ?? '', namespace);
+          if (current) this.onPod(current);
+        }, 1000);
       });
   }
 }
