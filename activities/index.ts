@@ -5,6 +5,15 @@ import type { SymbolNodeSpec } from '../k8s/symbolNode.js';
 import type { OperatorConfig } from '../worker/config.js';
 import { NetworkPackageCache } from './networkPackages.js';
 import type { StatefulSetReadiness } from './statefulSetReadiness.js';
+import type { AlertOutcome, AlertRequest, WebhookAlerts } from './alerts.js';
+import {
+  createRecoveryJobFor,
+  startNodeFor,
+  stopNodeFor,
+  waitForRecoveryJobFor,
+  type RecoveryJobResult,
+  type StopNodeResult,
+} from './remediation.js';
 import { ensureNodeConfigurationFor } from './nodeConfiguration.js';
 import { ensureNodeIdentityFor } from './nodeIdentity.js';
 import { asParsedNode, readSymbolNodeFrom, reportNodeStatusTo, type ValidNode } from './symbolNodes.js';
@@ -15,6 +24,7 @@ export interface ActivityDependencies {
   kube: KubeClients;
   /** Shared watch for readiness waits; owned (started lazily, stopped) by the operator process. */
   readiness: StatefulSetReadiness;
+  alerts: WebhookAlerts;
   config: Pick<OperatorConfig, 'operatorImage' | 'networkPackageOverrides'>;
 }
 
@@ -51,7 +61,7 @@ export function createNodeActivities(dependencies: ActivityDependencies): Return
   return activities as ReturnType<typeof nodeActivities>;
 }
 
-function nodeActivities({ kube, readiness, config }: ActivityDependencies) {
+function nodeActivities({ kube, readiness, alerts, config }: ActivityDependencies) {
   const packages = new NetworkPackageCache(kube, config.networkPackageOverrides);
   const parsed = asParsedNode;
   return {
@@ -81,6 +91,25 @@ function nodeActivities({ kube, readiness, config }: ActivityDependencies) {
     },
     async waitForNodeReady(ref: NodeRef): Promise<void> {
       return waitForNodeReadyFor(readiness, ref);
+    },
+    async stopNode(ref: NodeRef): Promise<StopNodeResult> {
+      return stopNodeFor(kube, ref);
+    },
+    async startNode(ref: NodeRef): Promise<void> {
+      return startNodeFor(kube, ref);
+    },
+    async createRecoveryJob(
+      ref: NodeRef,
+      spec: SymbolNodeSpec,
+      job: { run: number; attempt: number; reason: string },
+    ): Promise<string> {
+      return createRecoveryJobFor(kube, parsed(ref, spec), job);
+    },
+    async waitForRecoveryJob(ref: NodeRef, job: string): Promise<RecoveryJobResult> {
+      return waitForRecoveryJobFor(kube, ref.namespace, job);
+    },
+    async sendAlert(request: AlertRequest): Promise<AlertOutcome> {
+      return alerts.send(request);
     },
   };
 }

@@ -393,6 +393,21 @@ const secretKeyRefSchema = z.strictObject(
   typed('an object with name and key'),
 );
 
+/** Label and annotation maps as Kubernetes stores them; the API server validates keys and values itself. */
+const stringMapSchema = z.record(z.string(typed('a string')), z.string(typed('a string')), typed('a map of strings'));
+
+/** A pod toleration (core/v1 Toleration), passed through to the node's pods. */
+const tolerationSchema = z.strictObject(
+  {
+    key: z.string(typed('a string')).optional(),
+    operator: z.enum(['Exists', 'Equal'], typed('Exists or Equal')).optional(),
+    value: z.string(typed('a string')).optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], typed('NoSchedule, PreferNoSchedule or NoExecute')).optional(),
+    tolerationSeconds: z.number(typed('a number')).int().optional(),
+  },
+  typed('a toleration'),
+);
+
 const boolean = (dflt: boolean) => z.boolean(typed('true or false')).default(dflt);
 
 const enumOf = <const T extends readonly [string, ...string[]]>(values: T, what: string) =>
@@ -460,6 +475,11 @@ export const SymbolNodeSpecSchema = z
       hostPort: boolean(false),
       dataRetentionPolicy: enumOf(DATA_RETENTION_POLICIES, 'dataRetentionPolicy').default('Retain'),
       paused: boolean(false),
+      /** Extra annotations on the node's pods (StatefulSet and recovery Jobs): service meshes, scrapers, ... */
+      podAnnotations: stringMapSchema.optional(),
+      /** Placement of the node's pods (and of its recovery Jobs, which must reach the same volume). */
+      nodeSelector: stringMapSchema.optional(),
+      tolerations: z.array(tolerationSchema, typed('a list of tolerations')).optional(),
     },
     typed('an object'),
   )

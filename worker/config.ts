@@ -16,6 +16,21 @@ const operatorConfigSchema = z.object({
   /** Workflow tasks, local and regular activities each. */
   maxConcurrentTasks: z.coerce.number().int().positive().default(200),
   maxCachedWorkflows: z.coerce.number().int().positive().default(2000),
+  /** `<namespace>/<name>[:<key>]` of the Secret holding the alert webhook URL (key default `url`); unset: no webhook. */
+  alertWebhookSecret: z
+    .string()
+    .regex(/^[a-z0-9-]+\/[a-z0-9.-]+(:[-._a-zA-Z0-9]+)?$/, 'expected <namespace>/<name>[:<key>]')
+    .optional(),
+  /** A Kubernetes node NotReady this long means its pods are lost: the operator replaces them. */
+  lostNodeGraceMs: z.coerce.number().int().nonnegative().default(60_000),
+  remediation: z
+    .object({
+      maxRemediations: z.coerce.number().int().positive().optional(),
+      windowMs: z.coerce.number().int().positive().optional(),
+      recoveryJobAttempts: z.coerce.number().int().positive().optional(),
+      backoffMs: z.coerce.number().int().nonnegative().optional(),
+    })
+    .default({}),
 });
 
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
@@ -36,10 +51,28 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     networkPackageOverrides: overrides,
     maxConcurrentTasks: env.SNO_MAX_CONCURRENT_TASKS,
     maxCachedWorkflows: env.SNO_MAX_CACHED_WORKFLOWS,
+    alertWebhookSecret: env.SNO_ALERT_WEBHOOK_SECRET,
+    lostNodeGraceMs: env.SNO_LOST_NODE_GRACE_MS,
+    remediation: {
+      maxRemediations: env.SNO_REMEDIATION_MAX,
+      windowMs: env.SNO_REMEDIATION_WINDOW_MS,
+      recoveryJobAttempts: env.SNO_RECOVERY_JOB_ATTEMPTS,
+      backoffMs: env.SNO_REMEDIATION_BACKOFF_MS,
+    },
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`invalid operator configuration: ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** The webhook Secret's location from `alertWebhookSecret`. */
+export function alertWebhookSecretLocation(
+  value: string | undefined,
+): { namespace: string; name: string; key: string } | undefined {
+  if (value === undefined) return undefined;
+  const [path = '', key = 'url'] = value.split(':');
+  const [namespace = '', name = ''] = path.split('/');
+  return { namespace, name, key };
 }

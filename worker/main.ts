@@ -9,7 +9,8 @@ import { createNodeActivities } from '../activities/index.js';
 import { StatefulSetReadiness } from '../activities/statefulSetReadiness.js';
 import { loadKubeConfig, makeKubeClients } from '../k8s/client.js';
 import { installCustomResourceDefinitions } from '../k8s/install.js';
-import { loadOperatorConfig } from './config.js';
+import { WebhookAlerts } from '../activities/alerts.js';
+import { alertWebhookSecretLocation, loadOperatorConfig } from './config.js';
 import { NodePodWatcher } from './podWatcher.js';
 import { SymbolNodeWatcher } from './watcher.js';
 import { operatorWorkerTuning } from './workerOptions.js';
@@ -29,7 +30,12 @@ export async function runOperator(): Promise<void> {
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
       workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
-      activities: createNodeActivities({ kube, readiness, config }),
+      activities: createNodeActivities({
+        kube,
+        readiness,
+        alerts: new WebhookAlerts(kube, alertWebhookSecretLocation(config.alertWebhookSecret)),
+        config,
+      }),
       ...operatorWorkerTuning(config.maxConcurrentTasks),
       maxCachedWorkflows: config.maxCachedWorkflows,
     });
@@ -39,12 +45,14 @@ export async function runOperator(): Promise<void> {
       client,
       taskQueue: config.taskQueue,
       namespace: config.watchNamespace,
+      remediation: config.remediation,
     });
     await watcher.start();
     const podWatcher = new NodePodWatcher({
       kubeConfig,
       client,
       namespace: config.watchNamespace,
+      lostNodeGraceMs: config.lostNodeGraceMs,
       uidOf: (namespace, name) => watcher.uidOf(namespace, name),
     });
     await podWatcher.start();

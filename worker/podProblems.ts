@@ -56,6 +56,12 @@ export interface ClassifyContext {
    * missing). Without this function nodes are not judged and StuckOnLostNode is never reported.
    */
   nodeReady?: (nodeName: string) => boolean | undefined;
+  /**
+   * Since when a Kubernetes node has not been Ready (its Ready condition's lastTransitionTime), if it is not.
+   * With {@link lostNodeGraceMs}, a pod on a node NotReady for longer counts as lost even before it is evicted.
+   */
+  nodeNotReadySince?: (nodeName: string) => Date | undefined;
+  lostNodeGraceMs?: number;
   now: Date;
   /**
    * Restart counts seen at the previous classification of the *same pod* (same uid; see {@link restartCounts}).
@@ -482,7 +488,11 @@ function stuckOnLostNode(pod: V1Pod, context: ClassifyContext): PodProblem | und
   } else if (pod.status?.phase === 'Unknown') {
     what = 'is in phase Unknown';
   } else {
-    return undefined;
+    const since = toMillis(context.nodeNotReadySince?.(nodeName));
+    if (since === undefined || context.lostNodeGraceMs === undefined || now - since < context.lostNodeGraceMs) {
+      return undefined;
+    }
+    what = `has been unreachable for ${duration(now - since)}`;
   }
   return {
     kind: 'StuckOnLostNode',

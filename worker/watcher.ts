@@ -14,6 +14,7 @@ import {
   symbolNetworkKey,
   symbolNodeKey,
 } from '../workflows/searchAttributes.js';
+import type { RemediationPolicy } from '../workflows/remediationPolicy.js';
 
 export interface WatcherOptions {
   kubeConfig: k8s.KubeConfig;
@@ -25,6 +26,8 @@ export interface WatcherOptions {
   maxInFlight?: number;
   /** Passed to new lifecycle workflows: first retry delay after a failure fixed outside the spec. */
   retryFailedAfterMs?: number;
+  /** Passed to new lifecycle workflows: overrides of the default remediation policy. */
+  remediation?: Partial<RemediationPolicy>;
   log?: (message: string) => void;
 }
 
@@ -155,6 +158,7 @@ export class SymbolNodeWatcher {
           ref: work.ref,
           network: work.network,
           ...(this.options.retryFailedAfterMs ? { retryFailedAfterMs: this.options.retryFailedAfterMs } : {}),
+          ...(this.options.remediation ? { remediation: this.options.remediation } : {}),
         },
       ],
       signal: reconcileSignal,

@@ -45,7 +45,9 @@ export interface ProvisionNodeInput {
   generation: number;
 }
 
-export type ProvisionOutcome = { outcome: 'Ready' } | { outcome: 'Failed' | 'Gone'; reason: string; message: string };
+export type ProvisionOutcome =
+  | { outcome: 'Ready'; /** The server image now running (absent in runs recorded before it was added). */ image?: string }
+  | { outcome: 'Failed' | 'Gone'; reason: string; message: string };
 
 /** The condition reason: the precise one an activity attached (e.g. UnknownNetwork), else the error type. */
 function failureOf(error: unknown): { type: string; reason: string; message: string } {
@@ -136,7 +138,7 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
       ],
       event: { type: 'Normal', reason: 'Provisioned', message: `generation ${generation} is provisioned and Ready` },
     });
-    return { outcome: 'Ready' };
+    return { outcome: 'Ready', image: node.spec.image };
   } catch (error) {
     const { type, reason, message } = failureOf(error);
     if (type === 'NodeGone') return { outcome: 'Gone', reason, message };

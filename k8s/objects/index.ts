@@ -48,3 +48,4 @@ export {
 } from './secrets.js';
 export { buildHeadlessService, buildService } from './services.js';
 export { buildStatefulSet } from './statefulSet.js';
+export { ANNOTATION_RECOVERY_REASON, buildRecoveryJob, recoveryJobName, RECOVERY_JOB_DEADLINE_SECONDS, type RecoveryJobOptions } from './recoveryJob.js';

@@ -117,6 +117,19 @@ export const RECOVERY_SCRIPT = [
 ].join('\n');
 
 /**
+ * The operator's recovery Job: it runs only after the operator has seen an unclean stop and stopped the node,
+ * so catapult.recovery runs whether or not a lock file is left (an OOM kill or a lost node may have left the
+ * spool queues half written without one). A `recovery.lock` can only be left by an earlier recovery attempt
+ * that was killed; the operator runs one attempt at a time, so it is stale. Constant text, no interpolation.
+ */
+export const RECOVERY_JOB_SCRIPT = [
+  'set -eu',
+  RAISE_NOFILE,
+  'rm -f /data/recovery.lock',
+  `exec ${CATAPULT_BIN}/catapult.recovery /userconfig`,
+].join('\n');
+
+/**
  * Prepares the catapult database the way shoestring's mongors.sh does: waits for mongod, then feeds
  * mongoDbPrepare.js (which loads the per-plugin scripts by relative name, hence `cd`). It creates collections
  * and indexes and runs on every start, like shoestring's `initiate` service. Constant text.

@@ -72,10 +72,10 @@ import {
 import { childMetadata, commonLabels, selectorLabels } from './metadata.js';
 import { DATA_VOLUME, objectNames } from './names.js';
 
-const MODE_SECRET = 0o400;
-const MODE_CONFIG = 0o444;
+export const MODE_SECRET = 0o400;
+export const MODE_CONFIG = 0o444;
 
-const containerSecurity: V1SecurityContext = {
+export const containerSecurity: V1SecurityContext = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
   runAsNonRoot: true,
@@ -97,7 +97,7 @@ function dataMount(subPath: string, mountPath: string, readOnly = false): V1Volu
 
 const tmpMount: V1VolumeMount = { name: VOLUMES.tmp, mountPath: MOUNTS.tmp };
 
-function catapultMounts(node: ParsedSymbolNode, resourcesVolume: string, withSeed: boolean): V1VolumeMount[] {
+export function catapultMounts(node: ParsedSymbolNode, resourcesVolume: string, withSeed: boolean): V1VolumeMount[] {
   return [
     { name: resourcesVolume, mountPath: MOUNTS.resources, readOnly: true },
     { name: VOLUMES.certificates, mountPath: MOUNTS.certificates, readOnly: true },
@@ -118,7 +118,7 @@ function crashRules(ctx: BuildContext): Pick<V1Container, 'restartPolicy' | 'res
   };
 }
 
-function serverResources(node: ParsedSymbolNode): V1ResourceRequirements {
+export function serverResources(node: ParsedSymbolNode): V1ResourceRequirements {
   const r = node.spec.resources;
   if (r === undefined) return DEFAULT_RESOURCES.server;
   return {
@@ -222,7 +222,7 @@ function brokerContainer(node: ParsedSymbolNode, ctx: BuildContext): V1Container
   };
 }
 
-function mongoContainer(node: ParsedSymbolNode): V1Container {
+export function mongoContainer(node: ParsedSymbolNode): V1Container {
   return {
     name: CONTAINERS.mongo,
     image: node.spec.mongoImage!,
@@ -239,7 +239,7 @@ function mongoContainer(node: ParsedSymbolNode): V1Container {
   };
 }
 
-function mongoInitContainer(node: ParsedSymbolNode): V1Container {
+export function mongoInitContainer(node: ParsedSymbolNode): V1Container {
   return {
     name: CONTAINERS.mongoInit,
     image: node.spec.mongoImage!,
@@ -346,6 +346,19 @@ function podSpec(node: ParsedSymbolNode, ctx: BuildContext): V1PodSpec {
     containers,
     volumes: volumes(node, ctx),
     terminationGracePeriodSeconds: api ? TERMINATION_GRACE_SECONDS.api : TERMINATION_GRACE_SECONDS.peer,
+    ...commonPodSettings(node),
+  };
+}
+
+/** Pod-level settings every pod on the node's volume shares: the StatefulSet's and the recovery Job's. */
+export function commonPodSettings(node: ParsedSymbolNode): Pick<
+  V1PodSpec,
+  'automountServiceAccountToken' | 'enableServiceLinks' | 'securityContext' | 'hostAliases' | 'nodeSelector' | 'tolerations'
+> {
+  const { nodeSelector, tolerations } = node.spec;
+  return {
+    ...(nodeSelector !== undefined ? { nodeSelector } : {}),
+    ...(tolerations !== undefined ? { tolerations } : {}),
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: {
@@ -358,7 +371,7 @@ function podSpec(node: ParsedSymbolNode, ctx: BuildContext): V1PodSpec {
     },
     // Network packages name the pod's neighbours as in shoestring's compose network (rest.json: db, client,
     // broker); in a pod they are all on localhost.
-    ...(api ? { hostAliases: [{ ip: '127.0.0.1', hostnames: ['db', 'client', 'broker'] }] } : {}),
+    ...(isApiRole(node.spec.role) ? { hostAliases: [{ ip: '127.0.0.1', hostnames: ['db', 'client', 'broker'] }] } : {}),
   };
 }
 
@@ -403,6 +416,7 @@ export function buildStatefulSet(node: ParsedSymbolNode, ctx: BuildContext): V1S
         metadata: {
           labels: commonLabels(node, 'node'),
           annotations: {
+            ...node.spec.podAnnotations,
             [ANNOTATION_CONFIG_HASH]: ctx.configHash,
             'kubectl.kubernetes.io/default-container': CONTAINERS.server,
           },

@@ -53,7 +53,7 @@ test('an operator killed mid-provisioning is replaced and the node is provisione
         const outcome = await second.client.workflow
           .getHandle<typeof provisionNode>(`${workflowId}/provision/1`)
           .result();
-        assert.deepEqual(outcome, { outcome: 'Ready' });
+        assert.deepEqual(outcome, { outcome: 'Ready', image: saiPeerSpec.image });
         const runs = [];
         for await (const execution of second.client.workflow.list({
           query: `WorkflowId = '${workflowId}/provision/1'`,

@@ -1,5 +1,7 @@
 import './quietTemporal.js';
 import type * as k8s from '@kubernetes/client-node';
+import { WebhookAlerts, type SecretKeyLocation } from '../../activities/alerts.js';
+import type { RemediationPolicy } from '../../workflows/remediationPolicy.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
@@ -45,7 +47,15 @@ export interface OperatorOptions {
   /** Defaults to the stack's kubeconfig; benchmarks pass an instrumented one. */
   kubeConfig?: k8s.KubeConfig;
   maxConcurrent?: number;
+  /** Shorter than production so that tests see escalation in seconds. */
+  remediation?: Partial<RemediationPolicy>;
+  lostNodeGraceMs?: number;
+  /** Where the alert webhook URL is kept; unset: no webhook. */
+  alertWebhookSecret?: SecretKeyLocation;
 }
+
+/** Remediation settings for tests: the defaults' shape with pauses of a second. */
+export const testRemediationPolicy: Partial<RemediationPolicy> = { backoffMs: 1000, recoveryJobAttempts: 2 };
 
 /**
  * The operator as `npm start` runs it — real worker, real watcher, real activities — confined to
@@ -69,6 +79,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     activities: createNodeActivities({
       kube,
       readiness,
+      alerts: new WebhookAlerts(kube, options.alertWebhookSecret, () => undefined),
       config: {
         operatorImage: testOperatorImage,
         networkPackageOverrides: options.networkPackageOverrides ?? { sai: saiPackageZip },
@@ -84,6 +95,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           client,
           taskQueue,
           retryFailedAfterMs: 2000,
+          remediation: { ...testRemediationPolicy, ...options.remediation },
           namespace: options.namespace,
           log: () => undefined,
         });
@@ -94,6 +106,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         client,
         namespace: options.namespace,
         uidOf: (namespace, name) => watcher.uidOf(namespace, name),
+        lostNodeGraceMs: options.lostNodeGraceMs ?? 5000,
         log: () => undefined,
       })
     : undefined;

@@ -11,7 +11,7 @@ import {
   type Alert,
   type Notifier,
   type WebhookBody,
-} from '../../worker/notifier.js';
+} from '../../activities/notifier.js';
 import type { PodProblem } from '../../worker/podProblems.js';
 
 /** The secret part of the URL, as in Slack's and Discord's webhook URLs. */

@@ -1,0 +1,145 @@
+/**
+ * Kubernetes steps of a remediation: stop the node, run catapult.recovery as a Job on its volume, start it
+ * again. Each is idempotent: a retried or re-run step finds the state it left (replicas already 0, the Job
+ * already created) and goes on from there.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { Context } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isConflict, isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
+import { buildRecoveryJob, objectNames } from '../k8s/objects/index.js';
+import { LABEL_COMPONENT, LABEL_INSTANCE, type ParsedSymbolNode } from '../k8s/symbolNode.js';
+import { recordNodeEvent } from './events.js';
+import type { NodeRef } from './types.js';
+
+/** The remediation's own field manager: provisioning's server-side apply owns `replicas: 1` and takes it back. */
+const REMEDIATION_FIELD_MANAGER = 'symbol-node-operator-remediation';
+const POLL_MS = 500;
+
+export interface StopNodeResult {
+  /** Pods stuck Terminating on a NotReady Kubernetes node that were force-deleted. */
+  forceDeleted: string[];
+}
+
+export interface RecoveryJobResult {
+  job: string;
+  succeeded: boolean;
+  /** Why it failed: the Job's condition and the recovery container's exit, in one line. */
+  message: string;
+}
+
+function nodePodSelector(name: string): string {
+  return `${LABEL_INSTANCE}=${name},${LABEL_COMPONENT}=node`;
+}
+
+async function scaleNode(kube: KubeClients, ref: NodeRef, replicas: 0 | 1): Promise<void> {
+  await kube.apps.patchNamespacedStatefulSet(
+    {
+      namespace: ref.namespace,
+      name: objectNames(ref.name).statefulSet,
+      body: { spec: { replicas } },
+      fieldManager: REMEDIATION_FIELD_MANAGER,
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+}
+
+function isKubernetesNodeReady(node: k8s.V1Node | undefined): boolean {
+  return (node?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/**
+ * Scales the node's StatefulSet to zero and waits until its pod is gone, so nothing else has the volume.
+ * A pod that stays Terminating because its Kubernetes node is NotReady (no kubelet left to confirm the stop)
+ * is force-deleted: its containers are not running anywhere the cluster can reach, which is the documented
+ * condition for a forced StatefulSet pod deletion. Heartbeats while it waits.
+ */
+export async function stopNodeFor(kube: KubeClients, ref: NodeRef): Promise<StopNodeResult> {
+  const context = Context.current();
+  await scaleNode(kube, ref, 0);
+  const forceDeleted: string[] = [];
+  for (;;) {
+    const pods = await kube.core.listNamespacedPod({ namespace: ref.namespace, labelSelector: nodePodSelector(ref.name) });
+    if (pods.items.length === 0) return { forceDeleted };
+    for (const pod of pods.items) {
+      const podName = pod.metadata?.name ?? '';
+      const nodeName = pod.spec?.nodeName;
+      if (!pod.metadata?.deletionTimestamp || !nodeName) continue;
+      const host = await readIfExists(() => kube.core.readNode({ name: nodeName }));
+      if (isKubernetesNodeReady(host)) continue;
+      try {
+        await kube.core.deleteNamespacedPod({
+          namespace: ref.namespace,
+          name: podName,
+          gracePeriodSeconds: 0,
+          body: { preconditions: { uid: pod.metadata.uid } },
+        });
+      } catch (error) {
+        if (!isNotFound(error) && !isConflict(error)) throw error;
+      }
+      forceDeleted.push(podName);
+      await recordNodeEvent(kube, ref, {
+        type: 'Warning',
+        reason: 'PodForceDeleted',
+        message: `pod ${podName} was stuck Terminating on Kubernetes node ${nodeName}, which is not Ready; force-deleted it`,
+      });
+    }
+    context.heartbeat(`waiting for ${pods.items.map((p) => p.metadata?.name).join(', ')} to stop`);
+    await Promise.race([sleep(POLL_MS), context.cancelled]);
+  }
+}
+
+export async function startNodeFor(kube: KubeClients, ref: NodeRef): Promise<void> {
+  await scaleNode(kube, ref, 1);
+}
+
+/** Creates the recovery Job unless a retry already did; returns its name. */
+export async function createRecoveryJobFor(
+  kube: KubeClients,
+  node: ParsedSymbolNode,
+  options: { run: number; attempt: number; reason: string },
+): Promise<string> {
+  const job = buildRecoveryJob(node, options);
+  const name = job.metadata!.name!;
+  try {
+    await kube.batch.createNamespacedJob({ namespace: node.metadata.namespace, body: job });
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+  }
+  return name;
+}
+
+function jobCondition(job: k8s.V1Job, type: string): k8s.V1JobCondition | undefined {
+  return (job.status?.conditions ?? []).find((c) => c.type === type && c.status === 'True');
+}
+
+/** The recovery container's termination, for the failure message. */
+async function recoveryExit(kube: KubeClients, namespace: string, job: string): Promise<string> {
+  const pods = await kube.core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` });
+  for (const pod of pods.items) {
+    const terminated = pod.status?.containerStatuses?.find((c) => c.name === 'recovery')?.state?.terminated;
+    if (terminated) return `; catapult.recovery exited with ${terminated.exitCode} (${terminated.reason ?? 'Error'})`;
+  }
+  return '';
+}
+
+/** Waits for the Job to succeed or fail, heartbeating; a Job deleted meanwhile counts as failed. */
+export async function waitForRecoveryJobFor(kube: KubeClients, namespace: string, name: string): Promise<RecoveryJobResult> {
+  const context = Context.current();
+  for (;;) {
+    const job = await readIfExists(() => kube.batch.readNamespacedJob({ namespace, name }));
+    if (!job) return { job: name, succeeded: false, message: `Job ${name} was deleted before it finished` };
+    if (jobCondition(job, 'Complete')) return { job: name, succeeded: true, message: `Job ${name} succeeded` };
+    const failed = jobCondition(job, 'Failed');
+    if (failed) {
+      const exit = await recoveryExit(kube, namespace, name);
+      return {
+        job: name,
+        succeeded: false,
+        message: `Job ${name} failed: ${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}${exit}`,
+      };
+    }
+    context.heartbeat(`Job ${name}: active ${job.status?.active ?? 0}`);
+    await Promise.race([sleep(POLL_MS), context.cancelled]);
+  }
+}

@@ -1,0 +1,138 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+} from '@temporalio/workflow';
+import type { NodeActivities } from '../activities/index.js';
+import { nonRetryableErrorTypes, type NodeRef } from '../activities/types.js';
+import { backoffDelayMs, type RemediationPolicy, type ReportedProblem } from './remediationPolicy.js';
+
+const retry = {
+  initialInterval: '500 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: [...nonRetryableErrorTypes],
+};
+
+const { readSymbolNode, reportNodeStatus, createRecoveryJob, startNode } = proxyLocalActivities<NodeActivities>({
+  startToCloseTimeout: '60 seconds',
+  localRetryThreshold: '10 seconds',
+  retry,
+});
+
+// Stopping waits for catapult's clean shutdown: up to the pod's grace period (420 s for API nodes).
+const { stopNode } = proxyActivities<NodeActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry,
+});
+
+// Recovery reloads the chain state: hours on mainnet; the Job's own deadline (6 h) ends it first.
+const { waitForRecoveryJob } = proxyActivities<NodeActivities>({
+  startToCloseTimeout: '7 hours',
+  heartbeatTimeout: '30 seconds',
+  retry,
+});
+
+const { waitForNodeReady } = proxyActivities<NodeActivities>({
+  startToCloseTimeout: '90 seconds',
+  heartbeatTimeout: '15 seconds',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 1, nonRetryableErrorTypes: [...nonRetryableErrorTypes] },
+});
+
+export interface RemediateNodeInput {
+  ref: NodeRef;
+  /** The spec generation the node runs; status reports carry it. */
+  generation: number;
+  /** Sequence number of this remediation for the node: names its Jobs. */
+  run: number;
+  pod: string;
+  problem: ReportedProblem;
+  policy: RemediationPolicy;
+}
+
+export type RemediationOutcome =
+  | { outcome: 'Recovered'; jobs: string[] }
+  | { outcome: 'Failed'; reason: string; message: string; jobs: string[] }
+  | { outcome: 'Skipped' | 'Gone'; reason: string; message: string };
+
+function describe(error: unknown): { type: string; message: string } {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+/**
+ * The recovery a person would run after an unclean stop (facts §3): stop the whole node, run catapult.recovery
+ * on the same volume with the same image and configuration (MongoDB beside it for API roles), and start the
+ * node again only after recovery succeeded; the pod's init order then starts MongoDB, server, broker and REST
+ * in turn. Each decision and step is in this workflow's history.
+ */
+export async function remediateNode(input: RemediateNodeInput): Promise<RemediationOutcome> {
+  const { ref, generation, run, pod, problem, policy } = input;
+  const jobs: string[] = [];
+  try {
+    const node = await readSymbolNode(ref);
+    if (node.spec.paused) {
+      return { outcome: 'Skipped', reason: 'Paused', message: 'spec.paused is set: the operator leaves the node alone' };
+    }
+    await reportNodeStatus(ref, {
+      generation,
+      conditions: [
+        { type: 'Progressing', status: 'True', reason: 'Recovering', message: `recovering from ${problem.reason}` },
+      ],
+      event: {
+        type: 'Warning',
+        reason: 'RemediationStarted',
+        message: `pod ${pod}: ${problem.reason}; stopping the node to run catapult.recovery (remediation ${run})`,
+      },
+    });
+    await stopNode(ref);
+    let failure = '';
+    for (let attempt = 1; attempt <= policy.recoveryJobAttempts; attempt++) {
+      if (attempt > 1) await sleep(backoffDelayMs(policy, attempt - 1));
+      const job = await createRecoveryJob(ref, node.spec, { run, attempt, reason: problem.reason });
+      jobs.push(job);
+      await reportNodeStatus(ref, {
+        generation,
+        conditions: [],
+        event: { type: 'Normal', reason: 'RecoveryStarted', message: `Job ${job} runs catapult.recovery (attempt ${attempt})` },
+      });
+      const result = await waitForRecoveryJob(ref, job);
+      if (result.succeeded) {
+        failure = '';
+        break;
+      }
+      failure = result.message;
+      await reportNodeStatus(ref, {
+        generation,
+        conditions: [],
+        event: { type: 'Warning', reason: 'RecoveryFailed', message: `${result.message} (attempt ${attempt} of ${policy.recoveryJobAttempts})` },
+      });
+    }
+    if (failure) {
+      const message = `catapult.recovery failed ${policy.recoveryJobAttempts} times; the node stays stopped. Last: ${failure}`;
+      return { outcome: 'Failed', reason: 'RecoveryFailed', message, jobs };
+    }
+    await startNode(ref);
+    await waitForNodeReady(ref);
+    await reportNodeStatus(ref, {
+      generation,
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'NodeReady', message: 'the node pod is Ready' },
+        { type: 'Degraded', status: 'False', reason: 'Recovered', message: `recovered from ${problem.reason}` },
+        { type: 'Progressing', status: 'False', reason: 'Recovered', message: `remediation ${run} is done` },
+      ],
+      event: { type: 'Normal', reason: 'Recovered', message: `catapult.recovery ran (${jobs.at(-1)}) and the node is Ready again` },
+    });
+    return { outcome: 'Recovered', jobs };
+  } catch (error) {
+    const { type, message } = describe(error);
+    if (type === 'NodeGone') return { outcome: 'Gone', reason: type, message };
+    return { outcome: 'Failed', reason: 'RemediationFailed', message, jobs };
+  }
+}
