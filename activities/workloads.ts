@@ -84,6 +84,38 @@ export async function applyNodeWorkloadsFor(
   ]);
   if (existing) await keepClaimTemplates(kube, node, statefulSet, existing);
   await applyObject(kube, statefulSet);
+  if (existing) await deletePodStuckOnOldTemplate(kube, node.metadata.namespace, names.pod, statefulSet);
+}
+
+const NEVER_STARTED = ['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError'];
+
+/**
+ * A StatefulSet does not replace a pod of an older revision that never became Ready: after a bad image is
+ * reverted, the pod stays broken until someone deletes it (Kubernetes documents this as "forced rollback").
+ * The pod is deleted when one of its containers never started and the new template runs that container with
+ * another image: nothing of catapult ran in it, so nothing is lost.
+ */
+async function deletePodStuckOnOldTemplate(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+  desired: k8s.V1StatefulSet,
+): Promise<void> {
+  const pod = await readIfExists(() => kube.core.readNamespacedPod({ namespace, name }));
+  if (!pod || pod.metadata?.deletionTimestamp) return;
+  const template = desired.spec!.template.spec!;
+  const wanted = new Map([...(template.initContainers ?? []), ...template.containers].map((c) => [c.name, c.image]));
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const stuck = statuses.some((cs) => {
+    const specImage = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === cs.name)?.image;
+    return NEVER_STARTED.includes(cs.state?.waiting?.reason ?? '') && wanted.has(cs.name) && wanted.get(cs.name) !== specImage;
+  });
+  if (!stuck) return;
+  try {
+    await kube.core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid: pod.metadata?.uid } } });
+  } catch (error) {
+    if (!isNotFound(error) && !(error instanceof k8s.ApiException && error.code === 409)) throw error;
+  }
 }
 
 /**

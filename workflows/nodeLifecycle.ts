@@ -9,6 +9,7 @@ import {
   setHandler,
   workflowInfo,
   allHandlersFinished,
+  CancellationScope,
   patched,
   proxyActivities,
 } from '@temporalio/workflow';
@@ -298,23 +299,34 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
     }
     retryDelayMs = changed ? firstRetryDelayMs : Math.min(retryDelayMs * 2, maxRetryDelayMs);
     const generation = state.requestedGeneration;
-    const provisioning = executeChild(provisionNode, {
-      workflowId: `${workflowId}/provision/${generation}`,
-      args: [{ ref: input.ref, generation }],
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
-      typedSearchAttributes: searchAttributes('provision'),
-    });
+    const scope = new CancellationScope();
+    const provisioning = scope.run(() =>
+      executeChild(provisionNode, {
+        workflowId: `${workflowId}/provision/${generation}`,
+        args: [{ ref: input.ref, generation }],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        typedSearchAttributes: searchAttributes('provision'),
+      }),
+    );
+    let superseded = false;
     if (patched('pod-health-during-provisioning')) {
       // Provisioning waits for the pod, maybe for a long time: what goes wrong with the pod meanwhile (an image
-      // that cannot be pulled) is reported at once. Acting on it waits until provisioning is over.
+      // that cannot be pulled) is reported at once, and a newer spec or a deletion does not wait for it.
       let finished = false;
       const done = provisioning.then(
         () => (finished = true),
         () => (finished = true),
       );
+      const supersededNow = () => state.deleted || state.requestedGeneration > generation;
       while (!finished) {
-        await condition(() => finished || pendingHealth !== undefined);
-        if (finished || pendingHealth === undefined) continue;
+        await condition(() => finished || pendingHealth !== undefined || supersededNow());
+        if (finished) continue;
+        if (supersededNow()) {
+          superseded = true;
+          scope.cancel();
+          break;
+        }
+        if (pendingHealth === undefined) continue;
         const report = pendingHealth;
         pendingHealth = undefined;
         // A healthy pod is provisioning's own business, unless it ends a problem recorded meanwhile.
@@ -323,7 +335,13 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
       }
       await done;
     }
-    state.lastOutcome = await provisioning;
+    try {
+      state.lastOutcome = await provisioning;
+    } catch (error) {
+      if (!superseded) throw error;
+      const message = state.deleted ? 'the SymbolNode was deleted' : `generation ${state.requestedGeneration} replaced it`;
+      state.lastOutcome = { outcome: 'Failed', reason: 'Superseded', message: `provisioning generation ${generation} stopped: ${message}` };
+    }
     state.handledGeneration = generation;
     if (state.lastOutcome.outcome === 'Ready') {
       state.lastReady = { generation, image: state.lastOutcome.image };
