@@ -153,6 +153,7 @@ export class NodePodWatcher {
           podReady,
           problem: {
             kind: summary.problem.kind,
+            kinds: [...new Set(problems.map((p) => p.kind))],
             reason: summary.condition.reason,
             message: summary.condition.message,
             uncleanStop: summary.problem.uncleanStop,

@@ -24,7 +24,10 @@ export function backoffDelayMs(policy: RemediationPolicy, previousTries: number)
 
 /** The problem part of a pod report that remediation decisions use. */
 export interface ReportedProblem {
+  /** The most severe problem's kind. */
   kind: string;
+  /** Every problem kind the pod shows (absent in reports sent before it was added). */
+  kinds?: string[];
   reason: string;
   message: string;
   uncleanStop: boolean;
@@ -40,6 +43,7 @@ export interface ReportedProblem {
  */
 export function remediationFor(problem: ReportedProblem): 'recover' | 'report' {
   if (!problem.remediable) return 'report';
-  if (problem.uncleanStop || problem.kind === 'MongoDown' || problem.kind === 'BrokerDown') return 'recover';
+  const kinds = problem.kinds ?? [problem.kind];
+  if (problem.uncleanStop || kinds.includes('MongoDown') || kinds.includes('BrokerDown')) return 'recover';
   return 'report';
 }

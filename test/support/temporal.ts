@@ -1,5 +1,5 @@
 import './quietTemporal.js';
-import type { WorkflowClient } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowClient } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
@@ -28,5 +28,18 @@ export async function withTemporalWorker<T>(
     return await worker.runUntil(body({ client: env.client.workflow, taskQueue, worker }));
   } finally {
     await env.teardown();
+  }
+}
+
+/** The result of a workflow that another one starts later (a child): waits for it to exist first. */
+export async function resultWhenStarted<T>(client: Client, workflowId: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return (await client.workflow.getHandle(workflowId).result()) as T;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
