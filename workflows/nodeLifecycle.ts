@@ -168,7 +168,7 @@ async function recordPodHealth(
 async function escalate(ref: NodeRef, state: NodeLifecycleState, reason: string, message: string): Promise<void> {
   const remediation = (state.remediation ??= { runs: 0, recentStarts: [] });
   remediation.escalated = { reason, message };
-  const action = `the operator stopped acting on its own; fix the cause, then change the spec or resume (sno resume ${ref.namespace}/${ref.name})`;
+  const action = `the operator stopped acting on its own; fix the cause, then change the spec or resume: npm run cli -- resume ${ref.namespace}/${ref.name}`;
   state.readyFalseFromPod = true;
   await reportNodeStatus(ref, {
     generation: state.handledGeneration,
