@@ -40,12 +40,14 @@ export async function withNamespace<T>(
 /**
  * Resolves with the first object of a watched collection that satisfies `predicate`, as seen through
  * a real watch (not polling). Rejects after `timeoutMs` with the last state seen, for a useful failure.
+ * `predicate` also gets the event type (ADDED, MODIFIED, DELETED); to see a deletion, watch from a
+ * `resourceVersion` read before it.
  */
 export async function watchUntil<T extends k8s.KubernetesObject>(
   kc: k8s.KubeConfig,
   path: string,
   query: Record<string, string>,
-  predicate: (object: T) => boolean,
+  predicate: (object: T, type: string) => boolean,
   timeoutMs = 30_000,
 ): Promise<T> {
   const watch = new k8s.Watch(kc);
@@ -67,9 +69,9 @@ export async function watchUntil<T extends k8s.KubernetesObject>(
         .watch(
           path,
           query,
-          (_type, object: T) => {
+          (type, object: T) => {
             last = object;
-            if (predicate(object)) resolve(object);
+            if (predicate(object, type)) resolve(object);
           },
           (error) => {
             if (error) reject(error instanceof Error ? error : new Error(String(error)));
