@@ -7,20 +7,25 @@
  * Targets (issue #3): p50 ≤ 250 ms, p99 ≤ 1 s, 1,000 nodes ≤ 60 s on 2 cores. Not a test: it asserts nothing.
  */
 import * as k8s from '@kubernetes/client-node';
-import type { Client } from '@temporalio/client';
 import { performance } from 'node:perf_hooks';
 import { GROUP, PLURAL, VERSION, type SymbolNode } from '../k8s/symbolNode.js';
 import { stackUp } from '../stack/stack.js';
-import { testKubeConfig, uniqueName } from '../test/support/cluster.js';
+import { testKubeConfig } from '../test/support/cluster.js';
 import { startOperator } from '../test/support/operator.js';
 import { createSymbolNode, saiPeerSpec } from '../test/support/symbolNodes.js';
+import {
+  forEachParallel,
+  percentile,
+  RssSampler,
+  sizeArguments,
+  terminateWorkflows,
+  waitUntil,
+  watchCollection,
+  withBenchNamespace,
+} from './support.js';
 
-const args = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => Number.isInteger(n) && n > 0);
 const sequentialCount = 30;
-const burstSizes = args.length > 0 ? args : [100, 1000];
+const burstSizes = sizeArguments([100, 1000]);
 
 let requests = 0;
 function instrumentedKubeConfig(): k8s.KubeConfig {
@@ -33,12 +38,7 @@ function instrumentedKubeConfig(): k8s.KubeConfig {
   return kc;
 }
 
-let peakRss = 0;
-const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
+const rss = new RssSampler();
 
 /** Resolves with the time each named node first showed Provisioned=True, watched (not polled). */
 function provisionedTimes(
@@ -46,68 +46,22 @@ function provisionedTimes(
   namespace: string,
 ): { times: Map<string, number>; stop: () => void; ready: Promise<void> } {
   const times = new Map<string, number>();
-  let request: AbortController | undefined;
-  const ready = new k8s.Watch(kc)
-    .watch(
-      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
-      {},
-      (_type, node: SymbolNode) => {
-        const name = node.metadata?.name;
-        if (
-          name &&
-          !times.has(name) &&
-          node.status?.conditions?.some((c) => c.type === 'Provisioned' && c.status === 'True')
-        ) {
-          times.set(name, performance.now());
-        }
-      },
-      () => undefined,
-    )
-    .then((controller) => {
-      request = controller;
-    });
-  return { times, stop: () => request?.abort(), ready };
-}
-
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
-
-/** The benchmark's lifecycle workflows would otherwise wait forever for signals from a stopped watcher. */
-async function terminateWorkflows(client: Client, namespace: string): Promise<void> {
-  const handles: Promise<unknown>[] = [];
-  for await (const execution of client.workflow.list({
-    query: `KubernetesNamespace = '${namespace}' AND ExecutionStatus = 'Running'`,
-  })) {
-    handles.push(
-      client.workflow
-        .getHandle(execution.workflowId)
-        .terminate('benchmark finished')
-        .catch(() => undefined),
-    );
-  }
-  await Promise.all(handles);
-}
-
-async function withBenchNamespace<T>(kc: k8s.KubeConfig, body: (namespace: string) => Promise<T>): Promise<T> {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const namespace = uniqueName('bench');
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
-  for (;;) {
-    const accounts = await core.listNamespacedServiceAccount({ namespace });
-    if (accounts.items.length > 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  try {
-    return await body(namespace);
-  } finally {
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-  }
+  const watch = watchCollection<SymbolNode>(
+    kc,
+    `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+    {},
+    (node) => {
+      const name = node.metadata?.name;
+      if (
+        name &&
+        !times.has(name) &&
+        node.status?.conditions?.some((c) => c.type === 'Provisioned' && c.status === 'True')
+      ) {
+        times.set(name, performance.now());
+      }
+    },
+  );
+  return { times, stop: watch.stop, ready: watch.ready };
 }
 
 async function main(): Promise<void> {
@@ -154,13 +108,9 @@ async function main(): Promise<void> {
       const started = performance.now();
       try {
         const names = Array.from({ length: size }, (_, i) => `burst-${i}`);
-        const queue = [...names];
-        await Promise.all(
-          Array.from({ length: 32 }, async () => {
-            for (let name = queue.shift(); name; name = queue.shift())
-              await createSymbolNode(userKc, namespace, name, saiPeerSpec);
-          }),
-        );
+        await forEachParallel(names, 32, async (name) => {
+          await createSymbolNode(userKc, namespace, name, saiPeerSpec);
+        });
         const created = performance.now() - started;
         const done = await waitUntil(() => watch.times.size >= size, 600_000);
         const elapsed = performance.now() - started;
@@ -177,9 +127,9 @@ async function main(): Promise<void> {
       }
     });
   }
-  clearInterval(rssSampler);
+  rss.stop();
   console.log(
-    `operator process peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MiB (worker, watcher, activities and this harness in one process)`,
+    `operator process peak RSS: ${rss.peakMiB().toFixed(0)} MiB (worker, watcher, activities and this harness in one process)`,
   );
 }
 
