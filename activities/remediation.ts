@@ -71,8 +71,8 @@ export async function stopNodeFor(kube: KubeClients, ref: NodeRef): Promise<Stop
         await kube.core.deleteNamespacedPod({
           namespace: ref.namespace,
           name: podName,
-          gracePeriodSeconds: 0,
-          body: { preconditions: { uid: pod.metadata.uid } },
+          // In the body: the API server takes the DeleteOptions body over the query parameters.
+          body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } },
         });
       } catch (error) {
         if (!isNotFound(error) && !isConflict(error)) throw error;

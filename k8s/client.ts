@@ -36,7 +36,10 @@ export function reuseConnections(kc: k8s.KubeConfig): k8s.KubeConfig {
     const key = `${cluster?.server ?? ''}\n${createHash('sha256').update(credentials).digest('hex')}`;
     let agent = agents.get(key);
     if (!agent) {
-      agent = create(cluster, { ...options, keepAlive: true, maxSockets: 64 });
+      // No maxSockets: requests that queue for a socket end in false "Premature close" errors from
+      // node-fetch 2 (node-fetch#1767), which turned 100 simultaneous remediations into retry storms.
+      // Idle connections are still bounded.
+      agent = create(cluster, { ...options, keepAlive: true, maxFreeSockets: 64 });
       agents.set(key, agent);
     }
     return agent;

@@ -67,6 +67,8 @@ export interface NodeLifecycleState {
   remediation?: RemediationState;
   /** The server image and generation last provisioned Ready: what a bad new image can be rolled back to. */
   lastReady?: { generation: number; image?: string };
+  /** Signals received but not yet acted on when the run continued as new. */
+  carriedOver?: { podHealth?: PodHealthReport; resume?: boolean };
 }
 export const lifecycleStateQuery = defineQuery<NodeLifecycleState>('state');
 
@@ -197,11 +199,12 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
     state.deleted = true;
   });
   setHandler(lifecycleStateQuery, () => state);
-  let pendingHealth: PodHealthReport | undefined;
+  let pendingHealth: PodHealthReport | undefined = state.carriedOver?.podHealth;
   setHandler(podHealthSignal, (report) => {
     pendingHealth = report;
   });
-  let resumeRequested = false;
+  let resumeRequested = state.carriedOver?.resume ?? false;
+  state.carriedOver = undefined;
   setHandler(resumeSignal, () => {
     resumeRequested = true;
   });
@@ -260,7 +263,10 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   async function continueAsNewWhenDue(): Promise<void> {
     if (++operations < operationsPerRun && !workflowInfo().continueAsNewSuggested) return;
     await condition(allHandlersFinished);
-    await continueAsNew<typeof nodeLifecycle>({ ...input, state });
+    await continueAsNew<typeof nodeLifecycle>({
+      ...input,
+      state: { ...state, carriedOver: { podHealth: pendingHealth, resume: resumeRequested } },
+    });
   }
 
   const firstRetryDelayMs = input.retryFailedAfterMs ?? 60_000;
