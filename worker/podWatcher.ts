@@ -127,6 +127,7 @@ export class NodePodWatcher {
   }
 
   private onPod(pod: k8s.V1Pod): void {
+    if (this.stopped) return;
     const namespace = pod.metadata?.namespace;
     const node = pod.metadata?.labels?.[LABEL_INSTANCE];
     if (!namespace || !node) return;

@@ -119,6 +119,7 @@ export class SymbolNodeWatcher {
   }
 
   private drain(): void {
+    if (this.stopped) return;
     const maxInFlight = this.options.maxInFlight ?? 64;
     while (this.inFlight < maxInFlight && this.queue.size > 0) {
       const [uid, work] = this.queue.entries().next().value as [string, PendingWork];
@@ -130,7 +131,7 @@ export class SymbolNodeWatcher {
             `could not signal ${work.ref.namespace}/${work.ref.name}: ${error instanceof Error ? error.message : String(error)}; retrying`,
           );
           setTimeout(() => {
-            if (!this.queue.has(uid)) this.enqueue(work);
+            if (!this.stopped && !this.queue.has(uid)) this.enqueue(work);
           }, 1000);
         })
         .finally(() => {

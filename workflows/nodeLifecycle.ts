@@ -219,7 +219,10 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   const provisioningWanted = (): boolean => state.requestedGeneration > state.handledGeneration;
 
   /** Runs the recovery the report calls for, within the policy's limits. */
-  async function remediate(report: PodHealthReport & { problem: ReportedProblem }): Promise<void> {
+  async function remediate(
+    report: PodHealthReport & { problem: ReportedProblem },
+    recorded: Promise<void> = Promise.resolve(),
+  ): Promise<void> {
     const remediation = (state.remediation ??= { runs: 0, recentStarts: [] });
     if (remediation.escalated) return;
     const now = Date.now();
@@ -227,6 +230,7 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
     const tries = remediation.recentStarts.length;
     if (tries >= policy.maxRemediations) {
       const message = `${tries} remediations within ${Math.round(policy.windowMs / 60_000)} min did not keep the node up; last problem: ${report.problem.message}`;
+      await recorded; // the escalation is the last word on the status
       await escalate(input.ref, state, 'RemediationExhausted', message);
       return;
     }
@@ -248,9 +252,17 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   /** Records a report; acts on it when the node is provisioned and the operator has not given up on it. */
   async function handlePodHealth(report: PodHealthReport): Promise<void> {
     if (report.podUid !== undefined && report.podUid === state.remediation?.replacedPodUid) return;
-    await recordPodHealth(input.ref, state, report);
     const problem = report.problem;
-    if (!problem || state.handledGeneration === 0 || state.lastOutcome?.outcome !== 'Ready') return;
+    const provisioned = state.handledGeneration > 0 && state.lastOutcome?.outcome === 'Ready';
+    if (problem && provisioned && remediationFor(problem) === 'recover' && patched('remediation-starts-while-recording')) {
+      // Recording takes a few API calls, seconds when many nodes fail at once: the repair does not wait for it.
+      const recorded = recordPodHealth(input.ref, state, report);
+      await remediate({ ...report, problem }, recorded);
+      await recorded;
+      return;
+    }
+    await recordPodHealth(input.ref, state, report);
+    if (!problem || !provisioned) return;
     if (remediationFor(problem) === 'recover') {
       await remediate({ ...report, problem });
     } else if (!state.remediation?.escalated) {

@@ -20,8 +20,13 @@ interface RecordedHistory {
 /** The workflow ID the run had (the CLI's export omits it): lifecycle IDs are derived from the node. */
 function workflowIdOf(history: RecordedHistory): string {
   const data = history.events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data ?? '';
-  const input = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { ref: NodeRef; generation?: number };
+  const input = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as {
+    ref: NodeRef;
+    generation?: number;
+    run?: number;
+  };
   const lifecycleId = nodeLifecycleWorkflowId(input.ref);
+  if (input.run !== undefined) return `${lifecycleId}/remediate/${input.run}`;
   return input.generation === undefined ? lifecycleId : `${lifecycleId}/provision/${input.generation}`;
 }
 
