@@ -59,7 +59,10 @@ export async function stopNodeFor(kube: KubeClients, ref: NodeRef): Promise<Stop
   await scaleNode(kube, ref, 0);
   const forceDeleted: string[] = [];
   for (;;) {
-    const pods = await kube.core.listNamespacedPod({ namespace: ref.namespace, labelSelector: nodePodSelector(ref.name) });
+    const pods = await kube.core.listNamespacedPod({
+      namespace: ref.namespace,
+      labelSelector: nodePodSelector(ref.name),
+    });
     if (pods.items.length === 0) return { forceDeleted };
     for (const pod of pods.items) {
       const podName = pod.metadata?.name ?? '';
@@ -124,7 +127,11 @@ async function recoveryExit(kube: KubeClients, namespace: string, job: string): 
 }
 
 /** Waits for the Job to succeed or fail, heartbeating; a Job deleted meanwhile counts as failed. */
-export async function waitForRecoveryJobFor(kube: KubeClients, namespace: string, name: string): Promise<RecoveryJobResult> {
+export async function waitForRecoveryJobFor(
+  kube: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<RecoveryJobResult> {
   const context = Context.current();
   for (;;) {
     const job = await readIfExists(() => kube.batch.readNamespacedJob({ namespace, name }));

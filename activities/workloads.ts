@@ -107,8 +107,14 @@ async function deletePodStuckOnOldTemplate(
   const wanted = new Map([...(template.initContainers ?? []), ...template.containers].map((c) => [c.name, c.image]));
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   const stuck = statuses.some((cs) => {
-    const specImage = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === cs.name)?.image;
-    return NEVER_STARTED.includes(cs.state?.waiting?.reason ?? '') && wanted.has(cs.name) && wanted.get(cs.name) !== specImage;
+    const specImage = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
+      (c) => c.name === cs.name,
+    )?.image;
+    return (
+      NEVER_STARTED.includes(cs.state?.waiting?.reason ?? '') &&
+      wanted.has(cs.name) &&
+      wanted.get(cs.name) !== specImage
+    );
   });
   if (!stuck) return;
   try {

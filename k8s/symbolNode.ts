@@ -402,7 +402,9 @@ const tolerationSchema = z.strictObject(
     key: z.string(typed('a string')).optional(),
     operator: z.enum(['Exists', 'Equal'], typed('Exists or Equal')).optional(),
     value: z.string(typed('a string')).optional(),
-    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], typed('NoSchedule, PreferNoSchedule or NoExecute')).optional(),
+    effect: z
+      .enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], typed('NoSchedule, PreferNoSchedule or NoExecute'))
+      .optional(),
     tolerationSeconds: z.number(typed('a number')).int().optional(),
   },
   typed('a toleration'),

@@ -132,7 +132,8 @@ async function recordPodHealth(
   if (generation === 0) return;
   if (report.problem) {
     const { reason } = report.problem;
-    const message = report.problem.message + (report.problem.kind === 'ImagePull' ? imagePullHint(state, generation) : '');
+    const message =
+      report.problem.message + (report.problem.kind === 'ImagePull' ? imagePullHint(state, generation) : '');
     state.readyFalseFromPod = true;
     await reportNodeStatus(ref, {
       generation,
@@ -235,12 +236,15 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
       return;
     }
     // A node that fails again soon after a recovery gets a pause first; a spec change or deletion cuts it short.
-    if (tries > 0 && (await condition(() => state.deleted || provisioningWanted(), backoffDelayMs(policy, tries)))) return;
+    if (tries > 0 && (await condition(() => state.deleted || provisioningWanted(), backoffDelayMs(policy, tries))))
+      return;
     remediation.recentStarts.push(Date.now());
     const run = ++remediation.runs;
     const outcome = await executeChild(remediateNode, {
       workflowId: `${workflowId}/remediate/${run}`,
-      args: [{ ref: input.ref, generation: state.handledGeneration, run, pod: report.pod, problem: report.problem, policy }],
+      args: [
+        { ref: input.ref, generation: state.handledGeneration, run, pod: report.pod, problem: report.problem, policy },
+      ],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: searchAttributes('remediate'),
     });
@@ -254,7 +258,12 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
     if (report.podUid !== undefined && report.podUid === state.remediation?.replacedPodUid) return;
     const problem = report.problem;
     const provisioned = state.handledGeneration > 0 && state.lastOutcome?.outcome === 'Ready';
-    if (problem && provisioned && remediationFor(problem) === 'recover' && patched('remediation-starts-while-recording')) {
+    if (
+      problem &&
+      provisioned &&
+      remediationFor(problem) === 'recover' &&
+      patched('remediation-starts-while-recording')
+    ) {
       // Recording takes a few API calls, seconds when many nodes fail at once: the repair does not wait for it.
       const recorded = recordPodHealth(input.ref, state, report);
       await remediate({ ...report, problem }, recorded);
@@ -357,8 +366,14 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
       state.lastOutcome = await provisioning;
     } catch (error) {
       if (!superseded) throw error;
-      const message = state.deleted ? 'the SymbolNode was deleted' : `generation ${state.requestedGeneration} replaced it`;
-      state.lastOutcome = { outcome: 'Failed', reason: 'Superseded', message: `provisioning generation ${generation} stopped: ${message}` };
+      const message = state.deleted
+        ? 'the SymbolNode was deleted'
+        : `generation ${state.requestedGeneration} replaced it`;
+      state.lastOutcome = {
+        outcome: 'Failed',
+        reason: 'Superseded',
+        message: `provisioning generation ${generation} stopped: ${message}`,
+      };
     }
     state.handledGeneration = generation;
     if (state.lastOutcome.outcome === 'Ready') {

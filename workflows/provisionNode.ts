@@ -46,7 +46,10 @@ export interface ProvisionNodeInput {
 }
 
 export type ProvisionOutcome =
-  | { outcome: 'Ready'; /** The server image now running (absent in runs recorded before it was added). */ image?: string }
+  | {
+      outcome: 'Ready';
+      /** The server image now running (absent in runs recorded before it was added). */ image?: string;
+    }
   | { outcome: 'Failed' | 'Gone'; reason: string; message: string };
 
 /** The condition reason: the precise one an activity attached (e.g. UnknownNetwork), else the error type. */

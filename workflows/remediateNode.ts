@@ -78,7 +78,11 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
   try {
     const node = await readSymbolNode(ref);
     if (node.spec.paused) {
-      return { outcome: 'Skipped', reason: 'Paused', message: 'spec.paused is set: the operator leaves the node alone' };
+      return {
+        outcome: 'Skipped',
+        reason: 'Paused',
+        message: 'spec.paused is set: the operator leaves the node alone',
+      };
     }
     await reportNodeStatus(ref, {
       generation,
@@ -100,7 +104,11 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
       await reportNodeStatus(ref, {
         generation,
         conditions: [],
-        event: { type: 'Normal', reason: 'RecoveryStarted', message: `Job ${job} runs catapult.recovery (attempt ${attempt})` },
+        event: {
+          type: 'Normal',
+          reason: 'RecoveryStarted',
+          message: `Job ${job} runs catapult.recovery (attempt ${attempt})`,
+        },
       });
       const result = await waitForRecoveryJob(ref, job);
       if (result.succeeded) {
@@ -111,7 +119,11 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
       await reportNodeStatus(ref, {
         generation,
         conditions: [],
-        event: { type: 'Warning', reason: 'RecoveryFailed', message: `${result.message} (attempt ${attempt} of ${policy.recoveryJobAttempts})` },
+        event: {
+          type: 'Warning',
+          reason: 'RecoveryFailed',
+          message: `${result.message} (attempt ${attempt} of ${policy.recoveryJobAttempts})`,
+        },
       });
     }
     if (failure) {
@@ -127,7 +139,11 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
         { type: 'Degraded', status: 'False', reason: 'Recovered', message: `recovered from ${problem.reason}` },
         { type: 'Progressing', status: 'False', reason: 'Recovered', message: `remediation ${run} is done` },
       ],
-      event: { type: 'Normal', reason: 'Recovered', message: `catapult.recovery ran (${jobs.at(-1)}) and the node is Ready again` },
+      event: {
+        type: 'Normal',
+        reason: 'Recovered',
+        message: `catapult.recovery ran (${jobs.at(-1)}) and the node is Ready again`,
+      },
     });
     return { outcome: 'Recovered', jobs };
   } catch (error) {

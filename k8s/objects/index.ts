@@ -48,4 +48,10 @@ export {
 } from './secrets.js';
 export { buildHeadlessService, buildService } from './services.js';
 export { buildStatefulSet } from './statefulSet.js';
-export { ANNOTATION_RECOVERY_REASON, buildRecoveryJob, recoveryJobName, RECOVERY_JOB_DEADLINE_SECONDS, type RecoveryJobOptions } from './recoveryJob.js';
+export {
+  ANNOTATION_RECOVERY_REASON,
+  buildRecoveryJob,
+  recoveryJobName,
+  RECOVERY_JOB_DEADLINE_SECONDS,
+  type RecoveryJobOptions,
+} from './recoveryJob.js';

@@ -21,7 +21,15 @@ export function selectorLabels(node: ParsedSymbolNode): Record<string, string> {
 }
 
 export type Component =
-  'node' | 'recovery' | 'service' | 'config' | 'rest-config' | 'mongo-scripts' | 'certificates' | 'identity' | 'harvesting';
+  | 'node'
+  | 'recovery'
+  | 'service'
+  | 'config'
+  | 'rest-config'
+  | 'mongo-scripts'
+  | 'certificates'
+  | 'identity'
+  | 'harvesting';
 
 export function commonLabels(node: ParsedSymbolNode, component: Component): Record<string, string> {
   return {

@@ -351,9 +351,16 @@ function podSpec(node: ParsedSymbolNode, ctx: BuildContext): V1PodSpec {
 }
 
 /** Pod-level settings every pod on the node's volume shares: the StatefulSet's and the recovery Job's. */
-export function commonPodSettings(node: ParsedSymbolNode): Pick<
+export function commonPodSettings(
+  node: ParsedSymbolNode,
+): Pick<
   V1PodSpec,
-  'automountServiceAccountToken' | 'enableServiceLinks' | 'securityContext' | 'hostAliases' | 'nodeSelector' | 'tolerations'
+  | 'automountServiceAccountToken'
+  | 'enableServiceLinks'
+  | 'securityContext'
+  | 'hostAliases'
+  | 'nodeSelector'
+  | 'tolerations'
 > {
   const { nodeSelector, tolerations } = node.spec;
   return {

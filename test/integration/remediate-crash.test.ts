@@ -18,13 +18,17 @@ test('a crash loop with a stale lock is recorded, then repaired: node stopped, c
       const brokenPod = await kube.core.readNamespacedPod({ namespace, name: 'zeta-0' });
 
       // What the cluster looks like at the moment the recovery Job appears.
-      const jobSeen = watchUntil<k8s.V1Job>(kc, `/apis/batch/v1/namespaces/${namespace}/jobs`, {}, () => true, 90_000).then(
-        async (job) => ({
-          job,
-          statefulSet: await kube.apps.readNamespacedStatefulSet({ namespace, name: 'zeta' }),
-          pods: await kube.core.listNamespacedPod({ namespace, labelSelector: nodePods }),
-        }),
-      );
+      const jobSeen = watchUntil<k8s.V1Job>(
+        kc,
+        `/apis/batch/v1/namespaces/${namespace}/jobs`,
+        {},
+        () => true,
+        90_000,
+      ).then(async (job) => ({
+        job,
+        statefulSet: await kube.apps.readNamespacedStatefulSet({ namespace, name: 'zeta' }),
+        pods: await kube.core.listNamespacedPod({ namespace, labelSelector: nodePods }),
+      }));
       // The Job's state at the moment the StatefulSet is scaled up again.
       const restarted = jobSeen.then(async ({ job }) => {
         await watchUntil<k8s.V1StatefulSet>(
@@ -38,7 +42,12 @@ test('a crash loop with a stale lock is recorded, then repaired: node stopped, c
       });
 
       // catapult exits -3 (253) when a stale server.lock remains.
-      await injectPodFault(kc, namespace, 'zeta-0', { kind: 'crash-loop', container: 'server', exitCode: 253, restartInterval: '1s' });
+      await injectPodFault(kc, namespace, 'zeta-0', {
+        kind: 'crash-loop',
+        container: 'server',
+        exitCode: 253,
+        restartInterval: '1s',
+      });
       const degraded = await waitForCondition(kc, namespace, 'zeta', 'Degraded', 'True');
       const condition = conditionOf(degraded, 'Degraded');
       assert.equal(condition?.reason, 'CrashLoopBackOff', `reason ${condition?.reason}: ${condition?.message}`);
@@ -48,7 +57,11 @@ test('a crash loop with a stale lock is recorded, then repaired: node stopped, c
       const { job, statefulSet, pods } = await jobSeen;
       assert.equal(job.metadata?.name, 'zeta-recovery-1-1');
       assert.equal(statefulSet.spec?.replicas, 0, 'the node was scaled down before recovery');
-      assert.deepEqual(pods.items.map((p) => p.metadata?.name), [], 'no node pod holds the volume while recovery runs');
+      assert.deepEqual(
+        pods.items.map((p) => p.metadata?.name),
+        [],
+        'no node pod holds the volume while recovery runs',
+      );
       const podSpec = job.spec!.template.spec!;
       const recovery = podSpec.containers[0]!;
       assert.equal(recovery.image, saiPeerSpec.image, 'the same image as the server');
@@ -80,10 +93,14 @@ test('a crash loop with a stale lock is recorded, then repaired: node stopped, c
       }
 
       const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'zeta', uid: created.metadata!.uid! });
-      const outcome = await client.workflow.getHandle(`${lifecycleId}/remediate/1`).result() as RemediationOutcome;
+      const outcome = (await client.workflow.getHandle(`${lifecycleId}/remediate/1`).result()) as RemediationOutcome;
       assert.deepEqual(outcome, { outcome: 'Recovered', jobs: ['zeta-recovery-1-1'] });
       const jobs = await kube.batch.listNamespacedJob({ namespace });
-      assert.deepEqual(jobs.items.map((j) => j.metadata?.name), ['zeta-recovery-1-1'], 'one recovery, not one per report');
+      assert.deepEqual(
+        jobs.items.map((j) => j.metadata?.name),
+        ['zeta-recovery-1-1'],
+        'one recovery, not one per report',
+      );
     });
   });
 });

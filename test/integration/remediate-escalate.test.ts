@@ -38,7 +38,10 @@ test('a recovery Job that keeps failing is retried, then the node is Degraded, o
         async ({ kube, client }) => {
           await kube.core.createNamespacedSecret({
             namespace,
-            body: { metadata: { name: webhookSecret.name }, stringData: { url: `http://127.0.0.1:${port}/hooks/secret-token` } },
+            body: {
+              metadata: { name: webhookSecret.name },
+              stringData: { url: `http://127.0.0.1:${port}/hooks/secret-token` },
+            },
           });
           // Every recovery Job pod of this node fails (exit 1), as catapult.recovery would on broken data.
           const created = await createSymbolNode(kc, namespace, 'theta', {
@@ -47,10 +50,21 @@ test('a recovery Job that keeps failing is retried, then the node is Degraded, o
           });
           const path = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`;
           const until = (predicate: (node: SymbolNode) => boolean, timeoutMs = 60_000) =>
-            watchUntil<SymbolNode & k8s.KubernetesObject>(kc, path, { fieldSelector: 'metadata.name=theta' }, predicate, timeoutMs);
+            watchUntil<SymbolNode & k8s.KubernetesObject>(
+              kc,
+              path,
+              { fieldSelector: 'metadata.name=theta' },
+              predicate,
+              timeoutMs,
+            );
           await until((node) => conditionOf(node, 'Ready')?.status === 'True');
 
-          await injectPodFault(kc, namespace, 'theta-0', { kind: 'crash-loop', container: 'server', exitCode: 253, restartInterval: '1s' });
+          await injectPodFault(kc, namespace, 'theta-0', {
+            kind: 'crash-loop',
+            container: 'server',
+            exitCode: 253,
+            restartInterval: '1s',
+          });
           const escalated = await until((node) => conditionOf(node, 'Degraded')?.reason === 'RecoveryFailed', 90_000);
           const degraded = conditionOf(escalated, 'Degraded')!;
           assert.equal(degraded.status, 'True');
@@ -71,7 +85,10 @@ test('a recovery Job that keeps failing is retried, then the node is Degraded, o
           await sleep(4000);
           assert.equal((await kube.batch.listNamespacedJob({ namespace })).items.length, 2, 'no further Jobs');
           const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'theta', uid: created.metadata!.uid! });
-          await assert.rejects(client.workflow.getHandle(`${lifecycleId}/remediate/2`).describe(), WorkflowNotFoundError);
+          await assert.rejects(
+            client.workflow.getHandle(`${lifecycleId}/remediate/2`).describe(),
+            WorkflowNotFoundError,
+          );
           const alerts = received.filter((r) => r.json.reason === 'RecoveryFailed');
           assert.equal(alerts.length, 1, `one alert: ${JSON.stringify(received)}`);
           assert.equal(alerts[0]!.path, '/hooks/secret-token');

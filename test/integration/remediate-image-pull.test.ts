@@ -16,10 +16,12 @@ test('an image that cannot be pulled is reported with the image to roll back to,
       const created = await createSymbolNode(kc, namespace, 'eta', saiPeerSpec);
       await waitForCondition(kc, namespace, 'eta', 'Ready', 'True');
       const setImage = (image: string) =>
-        kc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObject(
-          { group: GROUP, version: VERSION, plural: PLURAL, namespace, name: 'eta', body: { spec: { image } } },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-        );
+        kc
+          .makeApiClient(k8s.CustomObjectsApi)
+          .patchNamespacedCustomObject(
+            { group: GROUP, version: VERSION, plural: PLURAL, namespace, name: 'eta', body: { spec: { image } } },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+          );
 
       await setImage(unpullableImage);
       const degraded = await watchUntil<SymbolNode & k8s.KubernetesObject>(
@@ -31,7 +33,7 @@ test('an image that cannot be pulled is reported with the image to roll back to,
       );
       const message = conditionOf(degraded, 'Degraded')?.message ?? '';
       assert.match(message, /registry\.invalid/, 'names the image that cannot be pulled');
-      assert.ok(message.includes(saiPeerSpec.image as string), `names the last good image to roll back to: ${message}`);
+      assert.ok(message.includes(saiPeerSpec.image), `names the last good image to roll back to: ${message}`);
       assert.equal(conditionOf(degraded, 'Ready')?.status, 'False');
 
       // No remediation, no restart loop: the pod stays as it is.
@@ -44,7 +46,7 @@ test('an image that cannot be pulled is reported with the image to roll back to,
       await assert.rejects(client.workflow.getHandle(`${lifecycleId}/remediate/1`).describe(), WorkflowNotFoundError);
 
       // Rolling back does not wait for the stuck provisioning: it is superseded.
-      await setImage(saiPeerSpec.image as string);
+      await setImage(saiPeerSpec.image);
       const ready = await watchUntil<SymbolNode & k8s.KubernetesObject>(
         kc,
         `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,

@@ -24,7 +24,10 @@ async function withOwnNodes<T>(kc: k8s.KubeConfig, pool: string, body: (names: s
           annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
         },
         spec: { taints: [{ key: taintKey, value: pool, effect: 'NoSchedule' }] },
-        status: { allocatable: { cpu: '32', memory: '256Gi', pods: '110' }, capacity: { cpu: '32', memory: '256Gi', pods: '110' } },
+        status: {
+          allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+          capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+        },
       },
     });
   }
@@ -61,7 +64,11 @@ test('a pod on a lost Kubernetes node is force-deleted after the grace period, r
         assert.notEqual(after.metadata?.uid, before.metadata?.uid, 'a replacement pod');
         assert.notEqual(after.spec?.nodeName, lostNode, 'not on the lost node');
         const job = await kube.batch.readNamespacedJob({ namespace, name: 'iota-recovery-1-1' });
-        assert.deepEqual(job.spec?.template.spec?.nodeSelector, { pool: namespace }, 'recovery runs where the volume can go');
+        assert.deepEqual(
+          job.spec?.template.spec?.nodeSelector,
+          { pool: namespace },
+          'recovery runs where the volume can go',
+        );
         const ready = await waitForCondition(kc, namespace, 'iota', 'Ready', 'True');
         assert.equal(conditionOf(ready, 'Degraded')?.status, 'False');
         const events = await nodeEvents(kc, namespace, 'iota');

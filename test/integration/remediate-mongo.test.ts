@@ -24,19 +24,30 @@ test('MongoDB down under a running server on an API node: ordered recovery with 
       await waitForCondition(kc, namespace, 'kappa', 'Ready', 'True', 90_000);
       const jobSeen = watchUntil<k8s.V1Job>(kc, `/apis/batch/v1/namespaces/${namespace}/jobs`, {}, () => true, 90_000);
 
-      await injectPodFault(kc, namespace, 'kappa-0', { kind: 'crash-loop', container: 'mongo', exitCode: 100, restartInterval: '1s' });
+      await injectPodFault(kc, namespace, 'kappa-0', {
+        kind: 'crash-loop',
+        container: 'mongo',
+        exitCode: 100,
+        restartInterval: '1s',
+      });
       const degraded = await waitForCondition(kc, namespace, 'kappa', 'Degraded', 'True');
       assert.match(conditionOf(degraded, 'Degraded')?.message ?? '', /mongo/i);
 
       const job = await jobSeen;
       const spec = job.spec!.template.spec!;
       // MongoDB is a native sidecar that starts (and must pass its startup probe) before recovery runs.
-      assert.deepEqual(spec.initContainers?.map((c) => [c.name, c.restartPolicy ?? 'Never']), [
-        ['mongo', 'Always'],
-        ['mongo-init', 'Never'],
-      ]);
+      assert.deepEqual(
+        spec.initContainers?.map((c) => [c.name, c.restartPolicy ?? 'Never']),
+        [
+          ['mongo', 'Always'],
+          ['mongo-init', 'Never'],
+        ],
+      );
       assert.equal(spec.initContainers?.[0]?.image, apiSpec.mongoImage);
-      assert.deepEqual(spec.containers.map((c) => c.name), ['recovery']);
+      assert.deepEqual(
+        spec.containers.map((c) => c.name),
+        ['recovery'],
+      );
       assert.match(spec.containers[0]!.command!.join(' '), /catapult\.recovery \/userconfig/);
 
       const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'kappa', uid: created.metadata!.uid! });
@@ -46,7 +57,9 @@ test('MongoDB down under a running server on an API node: ordered recovery with 
       assert.equal(conditionOf(ready, 'Degraded')?.status, 'False');
       // The restarted pod starts MongoDB, the server and the broker in that order, then REST.
       const pod = await kube.core.readNamespacedPod({ namespace, name: 'kappa-0' });
-      const order = pod.spec?.initContainers?.map((c) => c.name).filter((n) => ['mongo', 'recovery', 'server', 'broker'].includes(n));
+      const order = pod.spec?.initContainers
+        ?.map((c) => c.name)
+        .filter((n) => ['mongo', 'recovery', 'server', 'broker'].includes(n));
       assert.deepEqual(order, ['mongo', 'recovery', 'server', 'broker']);
       const reasons = (await nodeEvents(kc, namespace, 'kappa')).map((e) => e.reason);
       assert.ok(reasons.includes('RemediationStarted') && reasons.includes('Recovered'), reasons.join(', '));

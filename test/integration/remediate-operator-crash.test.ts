@@ -34,7 +34,13 @@ test('an operator killed mid-remediation is replaced; its restarted watchers see
       const created = await createSymbolNode(kc, namespace, 'lambda', saiPeerSpec);
       await waitForCondition(kc, namespace, 'lambda', 'Ready', 'True');
 
-      await injectPodFault(kc, namespace, 'lambda-0', { kind: 'crash-loop', container: 'server', exitCode: 137, reason: 'OOMKilled', restartInterval: '1s' });
+      await injectPodFault(kc, namespace, 'lambda-0', {
+        kind: 'crash-loop',
+        container: 'server',
+        exitCode: 137,
+        reason: 'OOMKilled',
+        restartInterval: '1s',
+      });
       // The recovery Job is the moment to crash: the node is stopped, recovery is under way, nothing is finished.
       await watchUntil<k8s.V1Job>(kc, `/apis/batch/v1/namespaces/${namespace}/jobs`, {}, () => true, 60_000);
       first.kill('SIGKILL');
@@ -43,16 +49,25 @@ test('an operator killed mid-remediation is replaced; its restarted watchers see
       const second = await startOperator({ namespace, taskQueue });
       try {
         const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'lambda', uid: created.metadata!.uid! });
-        const outcome = (await second.client.workflow.getHandle(`${lifecycleId}/remediate/1`).result()) as RemediationOutcome;
+        const outcome = (await second.client.workflow
+          .getHandle(`${lifecycleId}/remediate/1`)
+          .result()) as RemediationOutcome;
         assert.deepEqual(outcome, { outcome: 'Recovered', jobs: ['lambda-recovery-1-1'] });
         await waitForCondition(kc, namespace, 'lambda', 'Ready', 'True');
         // Give the restarted watchers time to report everything they list.
         await sleep(3000);
-        await assert.rejects(second.client.workflow.getHandle(`${lifecycleId}/remediate/2`).describe(), WorkflowNotFoundError);
+        await assert.rejects(
+          second.client.workflow.getHandle(`${lifecycleId}/remediate/2`).describe(),
+          WorkflowNotFoundError,
+        );
         const jobs = await second.kube.batch.listNamespacedJob({ namespace });
-        assert.deepEqual(jobs.items.map((j) => j.metadata?.name), ['lambda-recovery-1-1']);
+        assert.deepEqual(
+          jobs.items.map((j) => j.metadata?.name),
+          ['lambda-recovery-1-1'],
+        );
         const events = await nodeEvents(kc, namespace, 'lambda');
-        const count = (reason: string) => events.filter((e) => e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
+        const count = (reason: string) =>
+          events.filter((e) => e.reason === reason).reduce((n, e) => n + (e.count ?? 1), 0);
         assert.equal(count('RemediationStarted'), 1);
         assert.equal(count('Recovered'), 1);
       } finally {

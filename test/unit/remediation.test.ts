@@ -29,7 +29,10 @@ describe('remediationFor', () => {
   });
   it('doubles the pause up to the maximum', () => {
     const policy = { ...DEFAULT_REMEDIATION_POLICY, backoffMs: 1000, maxBackoffMs: 5000 };
-    assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffDelayMs(policy, n)), [1000, 2000, 4000, 5000, 5000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => backoffDelayMs(policy, n)),
+      [1000, 2000, 4000, 5000, 5000],
+    );
   });
 });
 
@@ -40,12 +43,12 @@ describe('buildRecoveryJob', () => {
     assert.equal(job.metadata?.name, 'node-a-recovery-2-3');
     assert.equal(job.spec?.backoffLimit, 0);
     assert.equal(job.metadata?.ownerReferences?.[0]?.name, 'node-a');
-    const pod = job.spec!.template.spec!;
+    const pod = job.spec.template.spec!;
     assert.equal(pod.restartPolicy, 'Never');
     assert.deepEqual(pod.initContainers, [], 'a peer has no MongoDB');
     const [recovery] = pod.containers;
     assert.equal(recovery?.image, SERVER_IMAGE);
-    assert.match(recovery!.command!.join(' '), /catapult\.recovery \/userconfig/);
+    assert.match(recovery.command!.join(' '), /catapult\.recovery \/userconfig/);
     assert.equal(pod.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName, 'data-node-a-0');
     assert.deepEqual(pod.nodeSelector, { pool: 'a' });
     assert.equal(job.spec?.template.metadata?.annotations?.['example.org/scrape'], 'false');
@@ -53,15 +56,18 @@ describe('buildRecoveryJob', () => {
     // The same mounts as the server's, so recovery sees the same files.
     const sts = buildStatefulSet(node, context());
     const server = sts.spec!.template.spec!.containers.find((c) => c.name === 'server')!;
-    assert.deepEqual(recovery!.volumeMounts, server.volumeMounts);
+    assert.deepEqual(recovery.volumeMounts, server.volumeMounts);
     assert.deepEqual(pod.securityContext, sts.spec!.template.spec!.securityContext);
   });
   it('runs MongoDB as a sidecar before recovery on API nodes', () => {
     const job = buildRecoveryJob(parsed({ role: 'api', ...API_IMAGES }), { run: 1, attempt: 1, reason: 'MongoDown' });
-    assert.deepEqual(job.spec!.template.spec!.initContainers!.map((c) => [c.name, c.restartPolicy]), [
-      ['mongo', 'Always'],
-      ['mongo-init', undefined],
-    ]);
+    assert.deepEqual(
+      job.spec!.template.spec!.initContainers!.map((c) => [c.name, c.restartPolicy]),
+      [
+        ['mongo', 'Always'],
+        ['mongo-init', undefined],
+      ],
+    );
   });
   it('keeps Job names within 63 characters and distinct for long node names', () => {
     const a = recoveryJobName('a'.repeat(52), 12345, 3);
