@@ -78,6 +78,7 @@ export async function reportNodeStatusTo(kube: KubeClients, ref: NodeRef, report
   await Promise.all([
     updateStatus(kube, ref, report),
     report.event ? recordNodeEvent(kube, ref, report.event) : undefined,
+    ...(report.moreEvents ?? []).map((event) => recordNodeEvent(kube, ref, event)),
   ]);
 }
 

@@ -40,6 +40,8 @@ export interface StatusReport {
   conditions: ConditionUpdate[];
   fields?: PublicNodeStatus;
   event?: NodeEvent;
+  /** More Events of the same report (a problem and what the operator does about it). */
+  moreEvents?: NodeEvent[];
 }
 
 export interface NodeIdentity {

@@ -219,31 +219,51 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   ];
   const provisioningWanted = (): boolean => state.requestedGeneration > state.handledGeneration;
 
-  /** Runs the recovery the report calls for, within the policy's limits. */
+  /**
+   * Runs the recovery the report calls for, within the policy's limits. `record` writes the problem on the
+   * SymbolNode; when it is absent the remediation child records it itself, so that the remediation starts at
+   * once: a workflow task that runs a local activity sends its commands (the child's start) only at its end.
+   */
   async function remediate(
     report: PodHealthReport & { problem: ReportedProblem },
-    recorded: Promise<void> = Promise.resolve(),
+    record?: () => Promise<void>,
   ): Promise<void> {
     const remediation = (state.remediation ??= { runs: 0, recentStarts: [] });
-    if (remediation.escalated) return;
+    const recordHere = record ?? (() => recordPodHealth(input.ref, state, report));
+    if (remediation.escalated) return record ? undefined : recordHere();
     const now = Date.now();
     remediation.recentStarts = remediation.recentStarts.filter((t) => now - t < policy.windowMs);
     const tries = remediation.recentStarts.length;
     if (tries >= policy.maxRemediations) {
       const message = `${tries} remediations within ${Math.round(policy.windowMs / 60_000)} min did not keep the node up; last problem: ${report.problem.message}`;
-      await recorded; // the escalation is the last word on the status
+      if (!record) await recordHere();
       await escalate(input.ref, state, 'RemediationExhausted', message);
       return;
     }
-    // A node that fails again soon after a recovery gets a pause first; a spec change or deletion cuts it short.
-    if (tries > 0 && (await condition(() => state.deleted || provisioningWanted(), backoffDelayMs(policy, tries))))
-      return;
+    if (tries > 0) {
+      // A node that fails again soon after a recovery gets a pause first; a spec change or deletion cuts it short.
+      if (!record) await recordHere();
+      if (await condition(() => state.deleted || provisioningWanted(), backoffDelayMs(policy, tries))) return;
+    }
     remediation.recentStarts.push(Date.now());
     const run = ++remediation.runs;
+    const recordProblem = !record && tries === 0;
+    if (recordProblem) {
+      state.podHealth = report;
+      state.readyFalseFromPod = true;
+    }
     const outcome = await executeChild(remediateNode, {
       workflowId: `${workflowId}/remediate/${run}`,
       args: [
-        { ref: input.ref, generation: state.handledGeneration, run, pod: report.pod, problem: report.problem, policy },
+        {
+          ref: input.ref,
+          generation: state.handledGeneration,
+          run,
+          pod: report.pod,
+          problem: report.problem,
+          policy,
+          ...(recordProblem ? { recordProblem } : {}),
+        },
       ],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       typedSearchAttributes: searchAttributes('remediate'),
@@ -258,25 +278,21 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
     if (report.podUid !== undefined && report.podUid === state.remediation?.replacedPodUid) return;
     const problem = report.problem;
     const provisioned = state.handledGeneration > 0 && state.lastOutcome?.outcome === 'Ready';
-    if (
-      problem &&
-      provisioned &&
-      remediationFor(problem) === 'recover' &&
-      patched('remediation-starts-while-recording')
-    ) {
-      // Recording takes a few API calls, seconds when many nodes fail at once: the repair does not wait for it.
-      const recorded = recordPodHealth(input.ref, state, report);
-      await remediate({ ...report, problem }, recorded);
-      await recorded;
+    if (problem && provisioned && remediationFor(problem) === 'recover' && patched('remediation-records-the-problem')) {
+      await remediate({ ...report, problem });
       return;
     }
-    await recordPodHealth(input.ref, state, report);
-    if (!problem || !provisioned) return;
+    const record = () => recordPodHealth(input.ref, state, report);
+    if (!problem || !provisioned) return record();
     if (remediationFor(problem) === 'recover') {
-      await remediate({ ...report, problem });
-    } else if (!state.remediation?.escalated) {
+      await record();
+      await remediate({ ...report, problem }, record);
+    } else {
+      await record();
       // The operator cannot fix this one: a person must know. The notifier drops repeats of the same reason.
-      await sendAlert({ ref: input.ref, severity: 'critical', reason: problem.reason, message: problem.message });
+      if (!state.remediation?.escalated) {
+        await sendAlert({ ref: input.ref, severity: 'critical', reason: problem.reason, message: problem.message });
+      }
     }
   }
 

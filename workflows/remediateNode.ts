@@ -53,6 +53,9 @@ export interface RemediateNodeInput {
   pod: string;
   problem: ReportedProblem;
   policy: RemediationPolicy;
+  /** Record the problem on the SymbolNode (Degraded, Ready=False, its Event) with the first report: the
+   *  lifecycle leaves it to the child so that the remediation starts without waiting for a status write. */
+  recordProblem?: boolean;
 }
 
 export type RemediationOutcome =
@@ -73,11 +76,24 @@ function describe(error: unknown): { type: string; message: string } {
  * in turn. Each decision and step is in this workflow's history.
  */
 export async function remediateNode(input: RemediateNodeInput): Promise<RemediationOutcome> {
-  const { ref, generation, run, pod, problem, policy } = input;
+  const { ref, generation, run, pod, problem, policy, recordProblem } = input;
   const jobs: string[] = [];
   try {
     const node = await readSymbolNode(ref);
+    const problemConditions = recordProblem
+      ? ([
+          { type: 'Degraded', status: 'True', reason: problem.reason, message: problem.message },
+          { type: 'Ready', status: 'False', reason: problem.reason, message: problem.message },
+        ] as const)
+      : [];
+    const problemEvent = {
+      type: 'Warning',
+      reason: problem.reason,
+      message: `pod ${pod}: ${problem.message}`,
+    } as const;
     if (node.spec.paused) {
+      if (recordProblem)
+        await reportNodeStatus(ref, { generation, conditions: [...problemConditions], event: problemEvent });
       return {
         outcome: 'Skipped',
         reason: 'Paused',
@@ -87,6 +103,7 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
     await reportNodeStatus(ref, {
       generation,
       conditions: [
+        ...problemConditions,
         { type: 'Progressing', status: 'True', reason: 'Recovering', message: `recovering from ${problem.reason}` },
       ],
       event: {
@@ -94,6 +111,7 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
         reason: 'RemediationStarted',
         message: `pod ${pod}: ${problem.reason}; stopping the node to run catapult.recovery (remediation ${run})`,
       },
+      ...(recordProblem ? { moreEvents: [problemEvent] } : {}),
     });
     await stopNode(ref);
     let failure = '';
