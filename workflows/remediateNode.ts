@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   sleep,
@@ -79,7 +80,6 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
   const { ref, generation, run, pod, problem, policy, recordProblem } = input;
   const jobs: string[] = [];
   try {
-    const node = await readSymbolNode(ref);
     const problemConditions = recordProblem
       ? ([
           { type: 'Degraded', status: 'True', reason: problem.reason, message: problem.message },
@@ -91,28 +91,46 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
       reason: problem.reason,
       message: `pod ${pod}: ${problem.message}`,
     } as const;
-    if (node.spec.paused) {
-      if (recordProblem)
-        await reportNodeStatus(ref, { generation, conditions: [...problemConditions], event: problemEvent });
-      return {
-        outcome: 'Skipped',
-        reason: 'Paused',
-        message: 'spec.paused is set: the operator leaves the node alone',
-      };
+    const reportStart = () =>
+      reportNodeStatus(ref, {
+        generation,
+        conditions: [
+          ...problemConditions,
+          { type: 'Progressing', status: 'True', reason: 'Recovering', message: `recovering from ${problem.reason}` },
+        ],
+        event: {
+          type: 'Warning',
+          reason: 'RemediationStarted',
+          message: `pod ${pod}: ${problem.reason}; stopping the node to run catapult.recovery (remediation ${run})`,
+        },
+        ...(recordProblem ? { moreEvents: [problemEvent] } : {}),
+      });
+    const paused = {
+      outcome: 'Skipped',
+      reason: 'Paused',
+      message: 'spec.paused is set: the operator leaves the node alone',
+    } as const;
+    let node: Awaited<ReturnType<typeof readSymbolNode>>;
+    if (patched('remediation-reports-while-reading')) {
+      // The problem reaches the status as soon as possible; a paused node (rare) is told apart afterwards.
+      [node] = await Promise.all([readSymbolNode(ref), reportStart()]);
+      if (node.spec.paused) {
+        await reportNodeStatus(ref, {
+          generation,
+          conditions: [{ type: 'Progressing', status: 'False', reason: paused.reason, message: paused.message }],
+          event: { type: 'Normal', reason: 'RemediationSkipped', message: paused.message },
+        });
+        return paused;
+      }
+    } else {
+      node = await readSymbolNode(ref);
+      if (node.spec.paused) {
+        if (recordProblem)
+          await reportNodeStatus(ref, { generation, conditions: [...problemConditions], event: problemEvent });
+        return paused;
+      }
+      await reportStart();
     }
-    await reportNodeStatus(ref, {
-      generation,
-      conditions: [
-        ...problemConditions,
-        { type: 'Progressing', status: 'True', reason: 'Recovering', message: `recovering from ${problem.reason}` },
-      ],
-      event: {
-        type: 'Warning',
-        reason: 'RemediationStarted',
-        message: `pod ${pod}: ${problem.reason}; stopping the node to run catapult.recovery (remediation ${run})`,
-      },
-      ...(recordProblem ? { moreEvents: [problemEvent] } : {}),
-    });
     await stopNode(ref);
     let failure = '';
     for (let attempt = 1; attempt <= policy.recoveryJobAttempts; attempt++) {
