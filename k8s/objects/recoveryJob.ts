@@ -7,21 +7,19 @@
  * One attempt per Job (`backoffLimit: 0`): the remediation workflow owns the retries, so each attempt and its
  * outcome shows in its history.
  */
-import type { V1Container, V1Job, V1Volume } from '@kubernetes/client-node';
+import type { V1Job, V1Volume } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { isApiRole, type ParsedSymbolNode } from '../symbolNode.js';
-import { CATAPULT_ENV, CONTAINERS, RECOVERY_JOB_SCRIPT, VOLUMES } from './layout.js';
+import { RECOVERY_JOB_SCRIPT, VOLUMES } from './layout.js';
 import { childMetadata, commonLabels } from './metadata.js';
 import { checkName, DATA_VOLUME, objectNames } from './names.js';
 import {
-  catapultMounts,
   commonPodSettings,
-  containerSecurity,
   MODE_CONFIG,
   MODE_SECRET,
   mongoContainer,
   mongoInitContainer,
-  serverResources,
+  recoveryContainer,
 } from './statefulSet.js';
 
 /** The Job controller copies the Job's name into the label `job-name` of its pods: 63 characters at most. */
@@ -57,19 +55,6 @@ function recoveryVolumes(node: ParsedSymbolNode): V1Volume[] {
   ];
 }
 
-function recoveryContainer(node: ParsedSymbolNode): V1Container {
-  return {
-    name: CONTAINERS.recovery,
-    image: node.spec.image,
-    imagePullPolicy: 'IfNotPresent',
-    command: ['/bin/sh', '-c', RECOVERY_JOB_SCRIPT],
-    env: CATAPULT_ENV,
-    volumeMounts: catapultMounts(node, VOLUMES.resources, true),
-    resources: serverResources(node),
-    securityContext: containerSecurity,
-  };
-}
-
 export interface RecoveryJobOptions {
   run: number;
   attempt: number;
@@ -102,7 +87,7 @@ export function buildRecoveryJob(node: ParsedSymbolNode, options: RecoveryJobOpt
         spec: {
           restartPolicy: 'Never',
           initContainers: api ? [mongoContainer(node), mongoInitContainer(node)] : [],
-          containers: [recoveryContainer(node)],
+          containers: [recoveryContainer(node, RECOVERY_JOB_SCRIPT)],
           volumes: recoveryVolumes(node),
           ...commonPodSettings(node),
         },

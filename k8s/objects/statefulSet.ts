@@ -75,7 +75,7 @@ import { DATA_VOLUME, objectNames } from './names.js';
 export const MODE_SECRET = 0o400;
 export const MODE_CONFIG = 0o444;
 
-export const containerSecurity: V1SecurityContext = {
+const containerSecurity: V1SecurityContext = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
   runAsNonRoot: true,
@@ -97,7 +97,7 @@ function dataMount(subPath: string, mountPath: string, readOnly = false): V1Volu
 
 const tmpMount: V1VolumeMount = { name: VOLUMES.tmp, mountPath: MOUNTS.tmp };
 
-export function catapultMounts(node: ParsedSymbolNode, resourcesVolume: string, withSeed: boolean): V1VolumeMount[] {
+function catapultMounts(node: ParsedSymbolNode, resourcesVolume: string, withSeed: boolean): V1VolumeMount[] {
   return [
     { name: resourcesVolume, mountPath: MOUNTS.resources, readOnly: true },
     { name: VOLUMES.certificates, mountPath: MOUNTS.certificates, readOnly: true },
@@ -118,7 +118,7 @@ function crashRules(ctx: BuildContext): Pick<V1Container, 'restartPolicy' | 'res
   };
 }
 
-export function serverResources(node: ParsedSymbolNode): V1ResourceRequirements {
+function serverResources(node: ParsedSymbolNode): V1ResourceRequirements {
   const r = node.spec.resources;
   if (r === undefined) return DEFAULT_RESOURCES.server;
   return {
@@ -167,12 +167,13 @@ function seedInitContainer(node: ParsedSymbolNode, ctx: BuildContext): V1Contain
   };
 }
 
-function recoveryContainer(node: ParsedSymbolNode): V1Container {
+/** catapult.recovery with the server's image, mounts and resources; `script` decides when it runs. */
+export function recoveryContainer(node: ParsedSymbolNode, script = RECOVERY_SCRIPT): V1Container {
   return {
     name: CONTAINERS.recovery,
     image: node.spec.image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['/bin/sh', '-c', RECOVERY_SCRIPT],
+    command: ['/bin/sh', '-c', script],
     env: CATAPULT_ENV,
     volumeMounts: catapultMounts(node, VOLUMES.resources, true),
     // Recovery reloads the chain state like the server does.

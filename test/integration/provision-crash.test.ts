@@ -1,33 +1,18 @@
 import type * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
 import type { provisionNode } from '../../workflows/provisionNode.js';
 import { watchUntil, withNamespace } from '../support/cluster.js';
-import { startOperator } from '../support/operator.js';
-import { repoRoot } from '../support/paths.js';
+import { spawnOperatorProcess, startOperator } from '../support/operator.js';
 import { createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
-
-const operatorProcess = fileURLToPath(new URL('../fixtures/operatorProcess.ts', import.meta.url));
 
 test('an operator killed mid-provisioning is replaced and the node is provisioned once, with the same keys', async () => {
   await withNamespace('crash', async (namespace, kc) => {
     const taskQueue = `crash-${randomBytes(4).toString('hex')}`;
-    const first = spawn(process.execPath, ['--import', 'tsx', operatorProcess], {
-      cwd: repoRoot,
-      env: { ...process.env, SNO_TEST_NAMESPACE: namespace, SNO_TEST_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = once(first, 'exit');
+    const first = await spawnOperatorProcess(namespace, taskQueue);
     try {
-      await new Promise<void>((resolve, reject) => {
-        first.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-        first.once('exit', (code) => reject(new Error(`operator process exited early (${code})`)));
-      });
       const created = await createSymbolNode(kc, namespace, 'gamma', saiPeerSpec);
 
       // The first key material written is the moment to crash: provisioning has begun, not finished.
@@ -38,8 +23,7 @@ test('an operator killed mid-provisioning is replaced and the node is provisione
         (s) => s.metadata?.name === 'gamma-identity',
         30_000,
       );
-      first.kill('SIGKILL');
-      await exited;
+      await first.kill();
 
       const second = await startOperator({ namespace, taskQueue });
       try {
@@ -68,7 +52,7 @@ test('an operator killed mid-provisioning is replaced and the node is provisione
         await second.stop();
       }
     } finally {
-      if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+      await first.kill();
     }
   });
 });

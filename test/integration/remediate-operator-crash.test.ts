@@ -1,36 +1,21 @@
 import type * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
 import type { RemediationOutcome } from '../../workflows/remediateNode.js';
 import { watchUntil, withNamespace } from '../support/cluster.js';
 import { injectPodFault } from '../support/faults.js';
-import { startOperator } from '../support/operator.js';
-import { repoRoot } from '../support/paths.js';
+import { spawnOperatorProcess, startOperator } from '../support/operator.js';
 import { createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
-
-const operatorProcess = fileURLToPath(new URL('../fixtures/operatorProcess.ts', import.meta.url));
 
 test('an operator killed mid-remediation is replaced; its restarted watchers see the fault again, and the node is recovered once', async () => {
   await withNamespace('remcrash', async (namespace, kc) => {
     const taskQueue = `remcrash-${randomBytes(4).toString('hex')}`;
-    const first = spawn(process.execPath, ['--import', 'tsx', operatorProcess], {
-      cwd: repoRoot,
-      env: { ...process.env, SNO_TEST_NAMESPACE: namespace, SNO_TEST_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = once(first, 'exit');
+    const first = await spawnOperatorProcess(namespace, taskQueue);
     try {
-      await new Promise<void>((resolve, reject) => {
-        first.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-        first.once('exit', (code) => reject(new Error(`operator process exited early (${code})`)));
-      });
       const created = await createSymbolNode(kc, namespace, 'lambda', saiPeerSpec);
       await waitForCondition(kc, namespace, 'lambda', 'Ready', 'True');
 
@@ -43,8 +28,7 @@ test('an operator killed mid-remediation is replaced; its restarted watchers see
       });
       // The recovery Job is the moment to crash: the node is stopped, recovery is under way, nothing is finished.
       await watchUntil<k8s.V1Job>(kc, `/apis/batch/v1/namespaces/${namespace}/jobs`, {}, () => true, 60_000);
-      first.kill('SIGKILL');
-      await exited;
+      await first.kill();
 
       const second = await startOperator({ namespace, taskQueue });
       try {
@@ -74,7 +58,7 @@ test('an operator killed mid-remediation is replaced; its restarted watchers see
         await second.stop();
       }
     } finally {
-      if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+      await first.kill();
     }
   });
 });

@@ -4,7 +4,9 @@ import { WebhookAlerts, type SecretKeyLocation } from '../../activities/alerts.j
 import type { RemediationPolicy } from '../../workflows/remediationPolicy.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createNodeActivities } from '../../activities/index.js';
 import { StatefulSetReadiness } from '../../activities/statefulSetReadiness.js';
@@ -15,7 +17,7 @@ import { NodePodWatcher } from '../../worker/podWatcher.js';
 import { SymbolNodeWatcher } from '../../worker/watcher.js';
 import { operatorWorkerTuning } from '../../worker/workerOptions.js';
 import { testKubeConfig } from './cluster.js';
-import { saiPackageZip } from './paths.js';
+import { repoRoot, saiPackageZip } from './paths.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export const testOperatorImage = 'registry.example.org/symbol-node-operator:test';
@@ -141,4 +143,34 @@ export async function withOperator<T>(
   } finally {
     await operator.stop();
   }
+}
+
+/** The operator in a child process (test/fixtures/operatorProcess.ts), so that a test can SIGKILL it as a crash would. */
+export interface OperatorProcess {
+  /** Kills it with SIGKILL and waits for it to be gone. */
+  kill(): Promise<void>;
+}
+
+export async function spawnOperatorProcess(namespace: string, taskQueue: string): Promise<OperatorProcess> {
+  const script = fileURLToPath(new URL('../fixtures/operatorProcess.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: repoRoot,
+    env: { ...process.env, SNO_TEST_NAMESPACE: namespace, SNO_TEST_TASK_QUEUE: taskQueue },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+      child.once('exit', (code) => reject(new Error(`operator process exited early (${code})`)));
+    });
+  } catch (error) {
+    await kill();
+    throw error;
+  }
+  return { kill };
 }
