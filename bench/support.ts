@@ -1,5 +1,6 @@
 /** Helpers shared by the benchmarks in this folder. */
 import * as k8s from '@kubernetes/client-node';
+import { readIfExists } from '../k8s/client.js';
 import type { Client } from '@temporalio/client';
 import { performance } from 'node:perf_hooks';
 import { uniqueName } from '../test/support/cluster.js';
@@ -127,7 +128,13 @@ export async function withBenchNamespace<T>(kc: k8s.KubeConfig, body: (namespace
   try {
     return await body(namespace);
   } finally {
+    // Deleting hundreds of nodes' objects keeps the control plane busy for minutes: the next measurement
+    // starts only once it is done, or it would measure the garbage collector too.
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    const deadline = Date.now() + 15 * 60_000;
+    while (Date.now() < deadline && (await readIfExists(() => core.readNamespace({ name: namespace })))) {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }
 
