@@ -1,6 +1,6 @@
 /**
  * The pod layout of a SymbolNode: container names, ports, mount points, data-volume sub-paths, scripts and
- * default resources. Exported so that other modules (pod monitor, jobs) refer to the same names.
+ * default resources. Exported so that other modules (pod watcher, recovery Job) refer to the same names.
  */
 import type { V1ResourceRequirements } from '@kubernetes/client-node';
 

@@ -22,7 +22,8 @@
  * Crashes: every catapult process leaves `<data>/<process>.lock` when it dies; the next start fails until
  * catapult.recovery has run. Init containers run when the pod starts, not when one container restarts in
  * place, so either BuildContext.restartAllContainersOnCrash (Kubernetes ≥ 1.36) restarts the whole pod on a
- * non-zero exit, or the operator's pod monitor must delete the pod after a catapult container exited non-zero.
+ * non-zero exit, or the operator repairs it: worker/podWatcher.ts sees the crash and workflows/remediateNode.ts
+ * stops the node, runs catapult.recovery as a Job on its volume (recoveryJob.ts) and starts it again.
  *
  * Security: non-root (uid/gid 1000, as shoestring), fsGroup 1000 with OnRootMismatch (no recursive chown of a
  * multi-hundred-GB volume on every start), no privilege escalation, all capabilities dropped, RuntimeDefault
