@@ -36,6 +36,7 @@ export class NodePodWatcher {
   private readonly lastReported = new Map<string, string>();
   private readonly restarts = new Map<string, Record<string, number>>();
   private stopped = false;
+  private readonly signals = new Set<Promise<unknown>>();
   private readonly log: (message: string) => void;
 
   constructor(private readonly options: PodWatcherOptions) {
@@ -113,11 +114,13 @@ export class NodePodWatcher {
     return condition.lastTransitionTime ? new Date(condition.lastTransitionTime) : undefined;
   }
 
+  /** Resolves once no signal is in flight any more: the Temporal connection may then be closed. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const timer of this.lostNodeTimers.values()) clearTimeout(timer);
     await this.informer?.stop();
     await this.nodeInformer?.stop();
+    await Promise.allSettled([...this.signals]);
   }
 
   private forget(pod: k8s.V1Pod): void {
@@ -163,7 +166,7 @@ export class NodePodWatcher {
         }
       : { ...podIdentity, podReady };
     const workflowId = nodeLifecycleWorkflowId({ namespace, name: node, uid });
-    this.options.client.workflow
+    const signal = this.options.client.workflow
       .getHandle(workflowId)
       .signal(podHealthSignal, report)
       .catch((error: unknown) => {
@@ -177,5 +180,7 @@ export class NodePodWatcher {
           if (current) this.onPod(current);
         }, 1000);
       });
+    this.signals.add(signal);
+    void signal.finally(() => this.signals.delete(signal));
   }
 }

@@ -44,6 +44,7 @@ export class SymbolNodeWatcher {
   private readonly signalled = new Map<string, number>();
   private readonly queue = new Map<string, PendingWork>();
   private inFlight = 0;
+  private readonly deliveries = new Set<Promise<unknown>>();
   private informer?: k8s.Informer<SymbolNode> & k8s.ObjectCache<SymbolNode>;
   private stopped = false;
   private readonly log: (message: string) => void;
@@ -83,9 +84,11 @@ export class SymbolNodeWatcher {
     await informer.start();
   }
 
+  /** Resolves once no signal is in flight any more: the Temporal connection may then be closed. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.informer?.stop();
+    await Promise.allSettled([...this.deliveries]);
   }
 
   /** The uid of a watched SymbolNode, from the informer's cache. */
@@ -125,7 +128,7 @@ export class SymbolNodeWatcher {
       const [uid, work] = this.queue.entries().next().value as [string, PendingWork];
       this.queue.delete(uid);
       this.inFlight++;
-      this.deliver(work)
+      const delivery = this.deliver(work)
         .catch((error: unknown) => {
           this.log(
             `could not signal ${work.ref.namespace}/${work.ref.name}: ${error instanceof Error ? error.message : String(error)}; retrying`,
@@ -136,8 +139,10 @@ export class SymbolNodeWatcher {
         })
         .finally(() => {
           this.inFlight--;
+          this.deliveries.delete(delivery);
           this.drain();
         });
+      this.deliveries.add(delivery);
     }
   }
 
