@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import { restartOnError } from '../k8s/client.js';
 import { LABEL_MANAGED_BY, MANAGER_NAME } from '../k8s/symbolNode.js';
 
 type Listener = (sts: k8s.V1StatefulSet) => void;
@@ -46,9 +47,7 @@ export class StatefulSetReadiness {
       };
       informer.on('add', notify);
       informer.on('update', notify);
-      informer.on('error', () => {
-        if (!this.stopped) setTimeout(() => void informer.start().catch(() => undefined), 1000);
-      });
+      restartOnError(informer, () => this.stopped);
       this.informer = informer;
       await informer.start();
     })();

@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
+import { isConflict, isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
 import {
   buildHeadlessService,
   buildService,
@@ -120,7 +120,7 @@ async function deletePodStuckOnOldTemplate(
   try {
     await kube.core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid: pod.metadata?.uid } } });
   } catch (error) {
-    if (!isNotFound(error) && !(error instanceof k8s.ApiException && error.code === 409)) throw error;
+    if (!isNotFound(error) && !isConflict(error)) throw error;
   }
 }
 

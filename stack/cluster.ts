@@ -99,27 +99,32 @@ export async function apiserverIsReady(): Promise<boolean> {
   }
 }
 
+/** A Node that KWOK simulates (it manages Nodes annotated `kwok.x-k8s.io/node: fake`). */
+export function simulatedNode(
+  name: string,
+  labels: Record<string, string> = {},
+  taints: k8s.V1Taint[] = [],
+): k8s.V1Node {
+  return {
+    metadata: {
+      name,
+      labels: { type: 'kwok', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...labels },
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+    },
+    spec: { taints },
+    status: {
+      allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+      capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+    },
+  };
+}
+
 async function ensureClusterObjects(): Promise<void> {
   const kc = kubeConfigFromFile();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const storage = kc.makeApiClient(k8s.StorageV1Api);
   for (const name of simulatedNodeNames) {
-    await createIfMissing(() =>
-      core.createNode({
-        body: {
-          metadata: {
-            name,
-            labels: { type: 'kwok', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' },
-            annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-          },
-          spec: { taints: [] },
-          status: {
-            allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
-            capacity: { cpu: '32', memory: '256Gi', pods: '110' },
-          },
-        },
-      }),
-    );
+    await createIfMissing(() => core.createNode({ body: simulatedNode(name) }));
   }
   await createIfMissing(() =>
     storage.createStorageClass({

@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { restartOnError } from '../k8s/client.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGER_NAME } from '../k8s/symbolNode.js';
 import { nodeLifecycleWorkflowId, podHealthSignal, type PodHealthReport } from '../workflows/nodeLifecycle.js';
 import { classifyPod, problemKey, restartCounts, summarise } from './podProblems.js';
@@ -57,9 +58,7 @@ export class NodePodWatcher {
     informer.on('add', (pod) => this.onPod(pod));
     informer.on('update', (pod) => this.onPod(pod));
     informer.on('delete', (pod) => this.forget(pod));
-    informer.on('error', () => {
-      if (!this.stopped) setTimeout(() => void informer.start().catch(() => undefined), 1000);
-    });
+    restartOnError(informer, () => this.stopped);
     this.informer = informer;
     await this.startNodeInformer(kubeConfig);
     await informer.start();
@@ -87,9 +86,7 @@ export class NodePodWatcher {
     };
     informer.on('add', onNode);
     informer.on('update', onNode);
-    informer.on('error', () => {
-      if (!this.stopped) setTimeout(() => void informer.start().catch(() => undefined), 1000);
-    });
+    restartOnError(informer, () => this.stopped);
     this.nodeInformer = informer;
     await informer.start();
   }

@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { NodeRef } from '../activities/types.js';
+import { restartOnError } from '../k8s/client.js';
 import { symbolNodeGroup, symbolNodePlural, symbolNodeVersion, type SymbolNode } from '../k8s/symbolNode.js';
 import {
   nodeDeletedSignal,
@@ -75,11 +76,11 @@ export class SymbolNodeWatcher {
     informer.on('add', (node) => this.onChange(node));
     informer.on('update', (node) => this.onChange(node));
     informer.on('delete', (node) => this.onDelete(node));
-    informer.on('error', (error: unknown) => {
-      if (this.stopped) return;
-      this.log(`watch failed (${error instanceof Error ? error.message : String(error)}); restarting in 1s`);
-      setTimeout(() => void informer.start().catch(() => undefined), 1000);
-    });
+    restartOnError(
+      informer,
+      () => this.stopped,
+      (error) => this.log(`watch failed (${error instanceof Error ? error.message : String(error)}); restarting in 1s`),
+    );
     this.informer = informer;
     await informer.start();
   }

@@ -220,34 +220,37 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   const provisioningWanted = (): boolean => state.requestedGeneration > state.handledGeneration;
 
   /**
-   * Runs the recovery the report calls for, within the policy's limits. `record` writes the problem on the
-   * SymbolNode; when it is absent the remediation child records it itself, so that the remediation starts at
-   * once: a workflow task that runs a local activity sends its commands (the child's start) only at its end.
+   * Runs the recovery the report calls for, within the policy's limits. Unless the problem is `alreadyRecorded`
+   * on the SymbolNode, the remediation child records it with its first report, so that the remediation starts
+   * at once: a workflow task that runs a local activity sends its commands (the child's start) only at its end.
+   * When no child starts right away (escalation, a pause first), the problem is recorded here.
    */
   async function remediate(
     report: PodHealthReport & { problem: ReportedProblem },
-    record?: () => Promise<void>,
+    alreadyRecorded = false,
   ): Promise<void> {
     const remediation = (state.remediation ??= { runs: 0, recentStarts: [] });
-    const recordHere = record ?? (() => recordPodHealth(input.ref, state, report));
-    if (remediation.escalated) return record ? undefined : recordHere();
+    const recordHere = async () => {
+      if (!alreadyRecorded) await recordPodHealth(input.ref, state, report);
+    };
+    if (remediation.escalated) return recordHere();
     const now = Date.now();
     remediation.recentStarts = remediation.recentStarts.filter((t) => now - t < policy.windowMs);
     const tries = remediation.recentStarts.length;
     if (tries >= policy.maxRemediations) {
       const message = `${tries} remediations within ${Math.round(policy.windowMs / 60_000)} min did not keep the node up; last problem: ${report.problem.message}`;
-      if (!record) await recordHere();
+      await recordHere();
       await escalate(input.ref, state, 'RemediationExhausted', message);
       return;
     }
     if (tries > 0) {
       // A node that fails again soon after a recovery gets a pause first; a spec change or deletion cuts it short.
-      if (!record) await recordHere();
+      await recordHere();
       if (await condition(() => state.deleted || provisioningWanted(), backoffDelayMs(policy, tries))) return;
     }
     remediation.recentStarts.push(Date.now());
     const run = ++remediation.runs;
-    const recordProblem = !record && tries === 0;
+    const recordProblem = !alreadyRecorded && tries === 0;
     if (recordProblem) {
       state.podHealth = report;
       state.readyFalseFromPod = true;
@@ -282,13 +285,11 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
       await remediate({ ...report, problem });
       return;
     }
-    const record = () => recordPodHealth(input.ref, state, report);
-    if (!problem || !provisioned) return record();
+    await recordPodHealth(input.ref, state, report);
+    if (!problem || !provisioned) return;
     if (remediationFor(problem) === 'recover') {
-      await record();
-      await remediate({ ...report, problem }, record);
+      await remediate({ ...report, problem }, true);
     } else {
-      await record();
       // The operator cannot fix this one: a person must know. The notifier drops repeats of the same reason.
       if (!state.remediation?.escalated) {
         await sendAlert({ ref: input.ref, severity: 'critical', reason: problem.reason, message: problem.message });

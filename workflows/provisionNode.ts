@@ -1,44 +1,14 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  proxyActivities,
-  patched,
-  proxyLocalActivities,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { proxyActivities, patched, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/index.js';
-import { nonRetryableErrorTypes, type NodeIdentity, type NodeRef } from '../activities/types.js';
+import type { NodeIdentity, NodeRef } from '../activities/types.js';
+import { failureOf, kubernetesStepOptions, waitForNodeReadyOptions } from './kubernetesSteps.js';
 import { nodeActionKey } from './searchAttributes.js';
 
 type Activities = NodeActivities;
 
-const retry = {
-  initialInterval: '200 milliseconds',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: [...nonRetryableErrorTypes],
-};
-
-// Each step is a handful of Kubernetes API calls that take milliseconds (seconds for a loaded API
-// server, hence the generous timeout: a retry would only add load): local activities run them
-// in the worker without a round trip through the server per step (they still appear in the history
-// as markers, and are retried, and re-run by another worker after a crash — they are idempotent).
 const { readSymbolNode, reportNodeStatus, ensureNodeIdentity, ensureNodeConfiguration, applyNodeWorkloads } =
-  proxyLocalActivities<Activities>({
-    startToCloseTimeout: '60 seconds',
-    localRetryThreshold: '10 seconds',
-    retry,
-  });
-
-// Waiting for the pod can take minutes (image pulls, scheduling): a regular, heartbeating activity
-// that a crashed worker's successor resumes; each attempt waits up to a minute.
-const { waitForNodeReady } = proxyActivities<Activities>({
-  startToCloseTimeout: '90 seconds',
-  heartbeatTimeout: '15 seconds',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 1, nonRetryableErrorTypes: [...nonRetryableErrorTypes] },
-});
+  proxyLocalActivities<Activities>(kubernetesStepOptions);
+const { waitForNodeReady } = proxyActivities<Activities>(waitForNodeReadyOptions);
 
 export interface ProvisionNodeInput {
   ref: NodeRef;
@@ -51,18 +21,6 @@ export type ProvisionOutcome =
       /** The server image now running (absent in runs recorded before it was added). */ image?: string;
     }
   | { outcome: 'Failed' | 'Gone'; reason: string; message: string };
-
-/** The condition reason: the precise one an activity attached (e.g. UnknownNetwork), else the error type. */
-function failureOf(error: unknown): { type: string; reason: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) {
-    const type = cause.type ?? 'Error';
-    const detail = cause.details?.[0];
-    return { type, reason: typeof detail === 'string' ? detail : type, message: cause.message };
-  }
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return { type: 'ProvisioningFailed', reason: 'ProvisioningFailed', message };
-}
 
 /**
  * Turns one generation of a SymbolNode spec into a running node: identity and certificates
@@ -143,7 +101,7 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
     });
     return { outcome: 'Ready', image: node.spec.image };
   } catch (error) {
-    const { type, reason, message } = failureOf(error);
+    const { type, reason, message } = failureOf(error, 'ProvisioningFailed');
     if (type === 'NodeGone') return { outcome: 'Gone', reason, message };
     await reportNodeStatus(ref, {
       generation,

@@ -1,49 +1,27 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  sleep,
-} from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/index.js';
-import { nonRetryableErrorTypes, type NodeRef } from '../activities/types.js';
+import type { NodeRef } from '../activities/types.js';
+import { failureOf, kubernetesRetry, kubernetesStepOptions, waitForNodeReadyOptions } from './kubernetesSteps.js';
 import { backoffDelayMs, type RemediationPolicy, type ReportedProblem } from './remediationPolicy.js';
 
-const retry = {
-  initialInterval: '500 milliseconds',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: [...nonRetryableErrorTypes],
-};
-
-const { readSymbolNode, reportNodeStatus, createRecoveryJob, startNode } = proxyLocalActivities<NodeActivities>({
-  startToCloseTimeout: '60 seconds',
-  localRetryThreshold: '10 seconds',
-  retry,
-});
+const { readSymbolNode, reportNodeStatus, createRecoveryJob, startNode } =
+  proxyLocalActivities<NodeActivities>(kubernetesStepOptions);
 
 // Stopping waits for catapult's clean shutdown: up to the pod's grace period (420 s for API nodes).
 const { stopNode } = proxyActivities<NodeActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
-  retry,
+  retry: kubernetesRetry,
 });
 
 // Recovery reloads the chain state: hours on mainnet; the Job's own deadline (6 h) ends it first.
 const { waitForRecoveryJob } = proxyActivities<NodeActivities>({
   startToCloseTimeout: '7 hours',
   heartbeatTimeout: '30 seconds',
-  retry,
+  retry: kubernetesRetry,
 });
 
-const { waitForNodeReady } = proxyActivities<NodeActivities>({
-  startToCloseTimeout: '90 seconds',
-  heartbeatTimeout: '15 seconds',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 1, nonRetryableErrorTypes: [...nonRetryableErrorTypes] },
-});
+const { waitForNodeReady } = proxyActivities<NodeActivities>(waitForNodeReadyOptions);
 
 export interface RemediateNodeInput {
   ref: NodeRef;
@@ -63,12 +41,6 @@ export type RemediationOutcome =
   | { outcome: 'Recovered'; jobs: string[] }
   | { outcome: 'Failed'; reason: string; message: string; jobs: string[] }
   | { outcome: 'Skipped' | 'Gone'; reason: string; message: string };
-
-function describe(error: unknown): { type: string; message: string } {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
-  return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
-}
 
 /**
  * The recovery a person would run after an unclean stop (facts §3): stop the whole node, run catapult.recovery
@@ -183,7 +155,7 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
     });
     return { outcome: 'Recovered', jobs };
   } catch (error) {
-    const { type, message } = describe(error);
+    const { type, message } = failureOf(error, 'RemediationFailed');
     if (type === 'NodeGone') return { outcome: 'Gone', reason: type, message };
     return { outcome: 'Failed', reason: 'RemediationFailed', message, jobs };
   }

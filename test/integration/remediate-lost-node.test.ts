@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
 import type { RemediationOutcome } from '../../workflows/remediateNode.js';
+import { simulatedNode } from '../../stack/cluster.js';
 import { withNamespace } from '../support/cluster.js';
 import { injectPodFault, setNodeNotReady } from '../support/faults.js';
 import { withOperator } from '../support/operator.js';
@@ -17,18 +18,7 @@ async function withOwnNodes<T>(kc: k8s.KubeConfig, pool: string, body: (names: s
   const names = [`${pool}-a`, `${pool}-b`];
   for (const name of names) {
     await core.createNode({
-      body: {
-        metadata: {
-          name,
-          labels: { type: 'kwok', 'kubernetes.io/hostname': name, pool },
-          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-        },
-        spec: { taints: [{ key: taintKey, value: pool, effect: 'NoSchedule' }] },
-        status: {
-          allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
-          capacity: { cpu: '32', memory: '256Gi', pods: '110' },
-        },
-      },
+      body: simulatedNode(name, { pool }, [{ key: taintKey, value: pool, effect: 'NoSchedule' }]),
     });
   }
   try {
