@@ -16,7 +16,7 @@ import {
 } from './remediation.js';
 import { ensureNodeConfigurationFor } from './nodeConfiguration.js';
 import { ensureNodeIdentityFor } from './nodeIdentity.js';
-import { asParsedNode, readSymbolNodeFrom, reportNodeStatusTo, type ValidNode } from './symbolNodes.js';
+import { asParsedNode, KnownNodes, readSymbolNodeFrom, reportNodeStatusTo, type ValidNode } from './symbolNodes.js';
 import type { NodeConfiguration, NodeIdentity, NodeRef, StatusReport } from './types.js';
 import { applyNodeWorkloadsFor, waitForNodeReadyFor } from './workloads.js';
 
@@ -64,12 +64,13 @@ export function createNodeActivities(dependencies: ActivityDependencies): Return
 function nodeActivities({ kube, readiness, alerts, config }: ActivityDependencies) {
   const packages = new NetworkPackageCache(kube, config.networkPackageOverrides);
   const parsed = asParsedNode;
+  const known = new KnownNodes();
   return {
     async readSymbolNode(ref: NodeRef): Promise<ValidNode> {
-      return readSymbolNodeFrom(kube, ref);
+      return readSymbolNodeFrom(kube, known, ref);
     },
     async reportNodeStatus(ref: NodeRef, report: StatusReport): Promise<void> {
-      return reportNodeStatusTo(kube, ref, report);
+      return reportNodeStatusTo(kube, known, ref, report);
     },
     async ensureNodeIdentity(ref: NodeRef, spec: SymbolNodeSpec): Promise<NodeIdentity> {
       return ensureNodeIdentityFor(kube, parsed(ref, spec));
