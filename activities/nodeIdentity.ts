@@ -1,3 +1,4 @@
+import type * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { KubeClients } from '../k8s/client.js';
 import {
@@ -15,6 +16,7 @@ import {
   PrivateKeySecret,
   readCertificate,
   verifyCatapultChain,
+  type CertificateSet,
 } from '../symbol/index.js';
 import { applyObject, createSecretOnce, readSecret, secretValue } from './apply.js';
 import type { NodeIdentity } from './types.js';
@@ -37,24 +39,49 @@ function parsePrivateKey(text: string, where: string): PrivateKeySecret {
   }
 }
 
-/** The main account key: the user's Secret if the spec names one, else one generated once and kept. */
-async function mainAccountKey(kube: KubeClients, node: ParsedSymbolNode): Promise<PrivateKeySecret> {
-  const { namespace } = node.metadata;
-  const ref = node.spec.identitySecretRef;
-  if (ref) {
-    const secret = await readSecret(kube, namespace, ref.name);
-    if (!secret) throw identityError('IdentitySecretNotFound', `identity Secret ${ref.name} does not exist`);
-    const value = secretValue(secret, ref.key);
-    if (value === undefined)
-      throw identityError('IdentityKeyMissing', `identity Secret ${ref.name} has no key ${ref.key}`);
-    return parsePrivateKey(value, `identity Secret ${ref.name} key ${ref.key}`);
-  }
-  const name = objectNames(node.metadata.name).identitySecret;
-  // Create first: a new node needs one call; an existing one answers 409 and is read back unchanged.
-  const stored = await createSecretOnce(kube, buildIdentitySecret(node, PrivateKeySecret.generate().revealHex()));
-  const value = secretValue(stored, 'privateKey');
+/** The main account key of a node that brings its own identity: the user's Secret, read only. */
+async function userMainKey(
+  kube: KubeClients,
+  namespace: string,
+  ref: { name: string; key: string },
+): Promise<PrivateKeySecret> {
+  const secret = await readSecret(kube, namespace, ref.name);
+  if (!secret) throw identityError('IdentitySecretNotFound', `identity Secret ${ref.name} does not exist`);
+  const value = secretValue(secret, ref.key);
+  if (value === undefined)
+    throw identityError('IdentityKeyMissing', `identity Secret ${ref.name} has no key ${ref.key}`);
+  return parsePrivateKey(value, `identity Secret ${ref.name} key ${ref.key}`);
+}
+
+function storedMainKey(secret: k8s.V1Secret): PrivateKeySecret {
+  const name = secret.metadata?.name ?? 'identity Secret';
+  const value = secretValue(secret, 'privateKey');
   if (value === undefined) throw identityError('IdentityKeyMissing', `identity Secret ${name} has no key privateKey`);
   return parsePrivateKey(value, `identity Secret ${name}`);
+}
+
+function secretFiles(secret: k8s.V1Secret | undefined): Partial<Record<string, string>> {
+  return Object.fromEntries(Object.keys(secret?.data ?? {}).map((k) => [k, secretValue(secret, k)]));
+}
+
+function certificateSetFor(
+  node: ParsedSymbolNode,
+  mainKey: PrivateKeySecret,
+  nodeKey: PrivateKeySecret,
+): Promise<CertificateSet> {
+  return createCertificateSet({
+    mainKey,
+    nodeKey,
+    friendlyName: node.spec.friendlyName ?? node.metadata.name,
+    host: node.spec.hostName,
+  });
+}
+
+function certificatesSecretOf(node: ParsedSymbolNode, set: CertificateSet): k8s.V1Secret {
+  return buildCertificatesSecret(
+    node,
+    Object.fromEntries(certificateDirectoryFiles(set)) as unknown as CertificateFiles,
+  );
 }
 
 /** The stored certificates if they still form a valid chain for this main key, else undefined. */
@@ -86,30 +113,43 @@ async function usableCertificates(
  */
 export async function ensureNodeIdentityFor(kube: KubeClients, node: ParsedSymbolNode): Promise<NodeIdentity> {
   const names = objectNames(node.metadata.name);
-  const [mainKey, stored] = await Promise.all([
-    mainAccountKey(kube, node),
-    readSecret(kube, node.metadata.namespace, names.certificatesSecret),
-  ]);
-  const storedFiles = Object.fromEntries(Object.keys(stored?.data ?? {}).map((k) => [k, secretValue(stored, k)]));
-  let usable = await usableCertificates(storedFiles, mainKey);
+  const { namespace } = node.metadata;
+  let mainKey: PrivateKeySecret;
+  let stored: k8s.V1Secret | undefined;
+  let usable: { nodeKey: PrivateKeySecret; notAfter: Date } | undefined;
+  const ref = node.spec.identitySecretRef;
+  if (ref) {
+    [mainKey, stored] = await Promise.all([
+      userMainKey(kube, namespace, ref),
+      readSecret(kube, namespace, names.certificatesSecret),
+    ]);
+  } else {
+    // Create first, both Secrets at once, from keys made here: a new node needs one round trip. An existing
+    // node answers 409 twice and its stored keys are read back and kept; the keys made here are then dropped.
+    const candidateMainKey = PrivateKeySecret.generate();
+    const candidate = await certificateSetFor(node, candidateMainKey, PrivateKeySecret.generate());
+    const [identity, certificates] = await Promise.all([
+      createSecretOnce(kube, buildIdentitySecret(node, candidateMainKey.revealHex())),
+      createSecretOnce(kube, certificatesSecretOf(node, candidate)),
+    ]);
+    mainKey = storedMainKey(identity);
+    stored = certificates;
+    const ours =
+      mainKey.publicKey === candidateMainKey.publicKey &&
+      secretValue(certificates, 'node.full.crt.pem') === candidate.nodeFullCertificatePem;
+    if (ours)
+      usable = { nodeKey: candidate.nodeKey, notAfter: (await readCertificate(candidate.nodeCertificatePem)).notAfter };
+  }
+  const storedFiles = secretFiles(stored);
+  usable ??= await usableCertificates(storedFiles, mainKey);
   if (!usable) {
     // Keep an existing node key: a new one would orphan the node's delegated harvesters.
     const previousNodeKey = storedFiles['node.key.pem'];
     const nodeKey = previousNodeKey ? parsePrivateKey(previousNodeKey, 'node.key.pem') : PrivateKeySecret.generate();
-    const set = await createCertificateSet({
-      mainKey,
-      nodeKey,
-      friendlyName: node.spec.friendlyName ?? node.metadata.name,
-      host: node.spec.hostName,
-    });
-    const files = Object.fromEntries(certificateDirectoryFiles(set)) as unknown as CertificateFiles;
-    const secret = buildCertificatesSecret(node, files);
+    const set = await certificateSetFor(node, mainKey, nodeKey);
+    const secret = certificatesSecretOf(node, set);
     if (stored) await applyObject(kube, secret);
-    else {
-      const winner = await createSecretOnce(kube, secret);
-      const winnerFiles = Object.fromEntries(Object.keys(winner.data ?? {}).map((k) => [k, secretValue(winner, k)]));
-      usable = await usableCertificates(winnerFiles, mainKey);
-    }
+    else usable = await usableCertificates(secretFiles(await createSecretOnce(kube, secret)), mainKey);
     usable ??= { nodeKey, notAfter: (await readCertificate(set.nodeCertificatePem)).notAfter };
   }
   const network = node.spec.network === 'mainnet' ? 'mainnet' : 'testnet';
