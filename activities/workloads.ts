@@ -77,14 +77,25 @@ export async function applyNodeWorkloadsFor(
       : configuration.configHash,
     seedPackage: resolveSeedPackage(node, builtInPackages),
   });
-  const [existing] = await Promise.all([
-    readStatefulSet(kube, node.metadata.namespace, names.statefulSet),
+  // Everything at once: a new node (the common case) needs one round trip. Only a StatefulSet whose claim
+  // template would change is refused (422); it is then read, and its claim template kept while the claim grows.
+  const [applied] = await Promise.all([
+    applyObject(kube, statefulSet).catch(async (error: unknown) => {
+      const existing =
+        error instanceof k8s.ApiException && error.code === 422
+          ? await readStatefulSet(kube, node.metadata.namespace, names.statefulSet)
+          : undefined;
+      if (!existing) throw error;
+      await keepClaimTemplates(kube, node, statefulSet, existing);
+      return applyObject(kube, statefulSet);
+    }),
     applyObject(kube, buildHeadlessService(node)),
     applyObject(kube, buildService(node)),
   ]);
-  if (existing) await keepClaimTemplates(kube, node, statefulSet, existing);
-  await applyObject(kube, statefulSet);
-  if (existing) await deletePodStuckOnOldTemplate(kube, node.metadata.namespace, names.pod, statefulSet);
+  // Generation 1 is a StatefulSet created just now, or never changed since: no pod of an older template.
+  if ((applied.metadata?.generation ?? 1) > 1) {
+    await deletePodStuckOnOldTemplate(kube, node.metadata.namespace, names.pod, statefulSet);
+  }
 }
 
 const NEVER_STARTED = ['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError'];
