@@ -61,10 +61,16 @@ export class StatefulSetReadiness {
   }
 
   /**
-   * Resolves true once the StatefulSet is rolled out and Ready, false after `timeoutMs`.
-   * `onProgress` receives every change, for heartbeats.
+   * Resolves true once the StatefulSet is rolled out and Ready, false after `timeoutMs` or when `signal` aborts
+   * (the wait then leaves no timer behind). `onProgress` receives every change, for heartbeats.
    */
-  async waitUntilReady(namespace: string, name: string, timeoutMs: number, onProgress?: Listener): Promise<boolean> {
+  async waitUntilReady(
+    namespace: string,
+    name: string,
+    timeoutMs: number,
+    options: { onProgress?: Listener; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    const { onProgress, signal } = options;
     await this.start();
     if (isRolledOutAndReady(this.get(namespace, name))) return true;
     const id = key(namespace, name);
@@ -73,6 +79,7 @@ export class StatefulSetReadiness {
       this.listeners.set(id, listeners);
       const done = (ready: boolean): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', aborted);
         listeners.delete(listener);
         if (listeners.size === 0) this.listeners.delete(id);
         resolve(ready);
@@ -82,7 +89,10 @@ export class StatefulSetReadiness {
         if (isRolledOutAndReady(sts)) done(true);
       };
       const timer = setTimeout(() => done(isRolledOutAndReady(this.get(namespace, name))), timeoutMs);
+      const aborted = (): void => done(false);
+      signal?.addEventListener('abort', aborted);
       listeners.add(listener);
+      if (signal?.aborted) done(false);
       // The cache may have changed between the first check and the subscription.
       if (isRolledOutAndReady(this.get(namespace, name))) done(true);
     });

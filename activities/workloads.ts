@@ -143,7 +143,7 @@ async function deletePodStuckOnOldTemplate(
 export async function waitForNodeReadyFor(
   readiness: StatefulSetReadiness,
   node: { namespace: string; name: string },
-  maxWaitMs = 60_000,
+  maxWaitMs = 5 * 60_000,
 ): Promise<void> {
   const names = objectNames(node.name);
   const context = Context.current();
@@ -153,9 +153,10 @@ export async function waitForNodeReadyFor(
   );
   try {
     const ready = await Promise.race([
-      readiness.waitUntilReady(node.namespace, names.statefulSet, maxWaitMs, (sts) =>
-        context.heartbeat(describeRollout(sts)),
-      ),
+      readiness.waitUntilReady(node.namespace, names.statefulSet, maxWaitMs, {
+        onProgress: (sts) => context.heartbeat(describeRollout(sts)),
+        signal: context.cancellationSignal,
+      }),
       context.cancelled,
     ]);
     if (ready) return;

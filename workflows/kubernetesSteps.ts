@@ -26,9 +26,10 @@ export const kubernetesStepOptions: LocalActivityOptions = {
 };
 
 // Waiting for the pod can take minutes (image pulls, scheduling): a regular, heartbeating activity
-// that a crashed worker's successor resumes; each attempt waits up to a minute.
+// that a crashed worker's successor resumes. Each attempt waits up to 5 minutes, then fails with where the
+// rollout stands (the UI shows it); shorter attempts filled the worker's log with failures during bursts.
 export const waitForNodeReadyOptions: ActivityOptions = {
-  startToCloseTimeout: '90 seconds',
+  startToCloseTimeout: '6 minutes',
   heartbeatTimeout: '15 seconds',
   scheduleToCloseTimeout: '30 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 1, nonRetryableErrorTypes: [...nonRetryableErrorTypes] },
