@@ -2,6 +2,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { readIfExists } from '../k8s/client.js';
 import type { Client } from '@temporalio/client';
+import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { uniqueName } from '../test/support/cluster.js';
 
@@ -149,5 +150,36 @@ export async function forEachParallel<T>(
     Array.from({ length: Math.min(parallel, items.length) }, async () => {
       for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
     }),
+  );
+}
+
+/** CPU seconds used so far by each process of the stack and by this process (Linux /proc; ticks of 1/100 s). */
+export async function stackCpuSeconds(): Promise<Map<string, number>> {
+  const components = ['kube-apiserver', 'kube-controller', 'kube-scheduler', 'etcd', 'kwok-controller', 'temporal'];
+  const totals = new Map<string, number>();
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    if (!stat) continue;
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const name = Number(pid) === process.pid ? 'operator' : components.find((c) => comm === c);
+    if (!name) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    totals.set(name, (totals.get(name) ?? 0) + seconds);
+  }
+  return totals;
+}
+
+/** `after - before` per process, largest first, as one line: `kube-apiserver 92.0 s, operator 61.2 s, …`. */
+export function describeCpu(before: Map<string, number>, after: Map<string, number>): string {
+  const used = [...after].map(([name, seconds]) => [name, seconds - (before.get(name) ?? 0)] as const);
+  const total = used.reduce((sum, [, seconds]) => sum + seconds, 0);
+  return (
+    `${total.toFixed(0)} CPU-s: ` +
+    used
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`)
+      .join(', ')
   );
 }
