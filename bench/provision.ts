@@ -84,10 +84,11 @@ async function main(): Promise<void> {
       const watch = nodeConditionTimes(userKc, namespace);
       await watch.ready;
       const latencies: number[] = [];
-      requests = 0;
       try {
-        for (let i = 0; i < sequentialCount; i++) {
-          const name = `seq-${i}`;
+        // The first node after a start is measured apart: it warms the worker's caches and the servers' code paths.
+        for (let i = -1; i < sequentialCount; i++) {
+          const name = i < 0 ? 'warm-up' : `seq-${i}`;
+          if (i === 0) requests = 0;
           const started = performance.now();
           await createSymbolNode(userKc, namespace, name, saiPeerSpec);
           if (!(await waitUntil(() => watch.provisionedAt.has(name), 30_000)))
@@ -96,9 +97,10 @@ async function main(): Promise<void> {
           if (mode === 'isolated' && !(await waitUntil(() => watch.readyAt.has(name), 30_000)))
             throw new Error(`${name} was not Ready within 30 s`);
         }
+        const first = latencies.shift()!;
         const sorted = [...latencies].sort((a, b) => a - b);
         console.log(
-          `one at a time, ${mode}: ${sequentialCount} nodes, creation → Provisioned p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms`,
+          `one at a time, ${mode}: ${sequentialCount} nodes, creation → Provisioned p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms (first node after the start: ${first.toFixed(0)} ms)`,
         );
         if (mode === 'isolated') {
           console.log(
