@@ -4,7 +4,7 @@ import { describeApiError, type KubeClients } from '../k8s/client.js';
 import type { SymbolNodeSpec } from '../k8s/symbolNode.js';
 import type { OperatorConfig } from '../worker/config.js';
 import { NetworkPackageCache } from './networkPackages.js';
-import type { StatefulSetReadiness } from './statefulSetReadiness.js';
+import type { OperatorWatches } from './sharedWatch.js';
 import type { AlertOutcome, AlertRequest, WebhookAlerts } from './alerts.js';
 import {
   createRecoveryJobFor,
@@ -22,8 +22,8 @@ import { applyNodeWorkloadsFor, waitForNodeReadyFor } from './workloads.js';
 
 export interface ActivityDependencies {
   kube: KubeClients;
-  /** Shared watch for readiness waits; owned (started lazily, stopped) by the operator process. */
-  readiness: StatefulSetReadiness;
+  /** Shared watches for the activities' waits; owned (started lazily, stopped) by the operator process. */
+  watches: OperatorWatches;
   alerts: WebhookAlerts;
   config: Pick<OperatorConfig, 'operatorImage' | 'networkPackageOverrides'>;
 }
@@ -61,7 +61,7 @@ export function createNodeActivities(dependencies: ActivityDependencies): Return
   return activities as ReturnType<typeof nodeActivities>;
 }
 
-function nodeActivities({ kube, readiness, alerts, config }: ActivityDependencies) {
+function nodeActivities({ kube, watches, alerts, config }: ActivityDependencies) {
   const packages = new NetworkPackageCache(kube, config.networkPackageOverrides);
   const parsed = asParsedNode;
   const known = new KnownNodes();
@@ -91,7 +91,7 @@ function nodeActivities({ kube, readiness, alerts, config }: ActivityDependencie
       return applyNodeWorkloadsFor(kube, config.operatorImage, parsed(ref, spec), configuration, identity);
     },
     async waitForNodeReady(ref: NodeRef): Promise<void> {
-      return waitForNodeReadyFor(readiness, ref);
+      return waitForNodeReadyFor(watches.statefulSets, ref);
     },
     async stopNode(ref: NodeRef): Promise<StopNodeResult> {
       return stopNodeFor(kube, ref);
@@ -107,7 +107,7 @@ function nodeActivities({ kube, readiness, alerts, config }: ActivityDependencie
       return createRecoveryJobFor(kube, parsed(ref, spec), job);
     },
     async waitForRecoveryJob(ref: NodeRef, job: string): Promise<RecoveryJobResult> {
-      return waitForRecoveryJobFor(kube, ref.namespace, job);
+      return waitForRecoveryJobFor(kube, watches.jobs, ref.namespace, job);
     },
     async sendAlert(request: AlertRequest): Promise<AlertOutcome> {
       return alerts.send(request);

@@ -10,11 +10,13 @@ import { isConflict, isNotFound, readIfExists, type KubeClients } from '../k8s/c
 import { buildRecoveryJob, objectNames } from '../k8s/objects/index.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, type ParsedSymbolNode } from '../k8s/symbolNode.js';
 import { recordNodeEvent } from './events.js';
+import type { SharedWatch } from './sharedWatch.js';
 import type { NodeRef } from './types.js';
 
 /** The remediation's own field manager: provisioning's server-side apply owns `replicas: 1` and takes it back. */
 const REMEDIATION_FIELD_MANAGER = 'symbol-node-operator-remediation';
 const POLL_MS = 500;
+const HEARTBEAT_MS = 5000;
 
 export interface StopNodeResult {
   /** Pods stuck Terminating on a NotReady Kubernetes node that were force-deleted. */
@@ -126,27 +128,47 @@ async function recoveryExit(kube: KubeClients, namespace: string, job: string): 
   return '';
 }
 
-/** Waits for the Job to succeed or fail, heartbeating; a Job deleted meanwhile counts as failed. */
+/**
+ * Waits, through the worker's shared Job watch, for the Job to succeed or fail, heartbeating; a Job deleted
+ * meanwhile counts as failed.
+ */
 export async function waitForRecoveryJobFor(
   kube: KubeClients,
+  jobs: SharedWatch<k8s.V1Job>,
   namespace: string,
   name: string,
 ): Promise<RecoveryJobResult> {
   const context = Context.current();
+  const deleted = { job: name, succeeded: false, message: `Job ${name} was deleted before it finished` };
+  // The watch may not have seen the Job the step before created: only a deletion it saw, or a read, says it is gone.
+  let seen = false;
   for (;;) {
-    const job = await readIfExists(() => kube.batch.readNamespacedJob({ namespace, name }));
-    if (!job) return { job: name, succeeded: false, message: `Job ${name} was deleted before it finished` };
-    if (jobCondition(job, 'Complete')) return { job: name, succeeded: true, message: `Job ${name} succeeded` };
-    const failed = jobCondition(job, 'Failed');
-    if (failed) {
+    const ended = await Promise.race([
+      jobs.waitFor(
+        namespace,
+        name,
+        (job) => {
+          if (!job) return seen ? 'deleted' : undefined;
+          seen = true;
+          return jobCondition(job, 'Complete') ? 'succeeded' : jobCondition(job, 'Failed') ? 'failed' : undefined;
+        },
+        { timeoutMs: HEARTBEAT_MS, signal: context.cancellationSignal },
+      ),
+      context.cancelled,
+    ]);
+    if (ended === 'deleted') return deleted;
+    if (ended === 'succeeded') return { job: name, succeeded: true, message: `Job ${name} succeeded` };
+    if (!seen && !(await readIfExists(() => kube.batch.readNamespacedJob({ namespace, name })))) return deleted;
+    const job = jobs.get(namespace, name);
+    if (ended === 'failed' && job) {
+      const failed = jobCondition(job, 'Failed');
       const exit = await recoveryExit(kube, namespace, name);
       return {
         job: name,
         succeeded: false,
-        message: `Job ${name} failed: ${failed.reason ?? 'Failed'}${failed.message ? ` (${failed.message})` : ''}${exit}`,
+        message: `Job ${name} failed: ${failed?.reason ?? 'Failed'}${failed?.message ? ` (${failed.message})` : ''}${exit}`,
       };
     }
-    context.heartbeat(`Job ${name}: active ${job.status?.active ?? 0}`);
-    await Promise.race([sleep(POLL_MS), context.cancelled]);
+    context.heartbeat(`Job ${name}: active ${job?.status?.active ?? 0}`);
   }
 }

@@ -13,7 +13,7 @@ import {
 import type { ParsedSymbolNode } from '../k8s/symbolNode.js';
 import { NETWORK_PACKAGE_PRESETS } from '../symbol/index.js';
 import { applyObject } from './apply.js';
-import { describeRollout, type StatefulSetReadiness } from './statefulSetReadiness.js';
+import type { SharedWatch } from './sharedWatch.js';
 import { certificatesFingerprint } from './nodeConfiguration.js';
 import type { NodeConfiguration, NodeIdentity } from './types.js';
 
@@ -135,26 +135,40 @@ async function deletePodStuckOnOldTemplate(
   }
 }
 
+export function isRolledOutAndReady(sts: k8s.V1StatefulSet | undefined): boolean {
+  const status = sts?.status;
+  return (
+    status !== undefined &&
+    status.observedGeneration === sts?.metadata?.generation &&
+    status.updateRevision === status.currentRevision &&
+    (status.readyReplicas ?? 0) >= 1
+  );
+}
+
+function describeRollout(sts: k8s.V1StatefulSet | undefined): string {
+  const status = sts?.status;
+  return `${status?.readyReplicas ?? 0}/1 ready, revision ${status?.currentRevision ?? '-'} → ${status?.updateRevision ?? '-'}`;
+}
+
 /**
  * Waits until the node's pod runs the StatefulSet's current revision and is Ready, through the
  * worker's shared StatefulSet watch, heartbeating on every change and every 10 s; gives up after
  * `maxWaitMs` with a retryable failure that says where the rollout stands.
  */
 export async function waitForNodeReadyFor(
-  readiness: StatefulSetReadiness,
+  statefulSets: SharedWatch<k8s.V1StatefulSet>,
   node: { namespace: string; name: string },
   maxWaitMs = 5 * 60_000,
 ): Promise<void> {
-  const names = objectNames(node.name);
+  const { namespace } = node;
+  const name = objectNames(node.name).statefulSet;
   const context = Context.current();
-  const heartbeat = setInterval(
-    () => context.heartbeat(describeRollout(readiness.get(node.namespace, names.statefulSet))),
-    10_000,
-  );
+  const heartbeat = setInterval(() => context.heartbeat(describeRollout(statefulSets.get(namespace, name))), 10_000);
   try {
     const ready = await Promise.race([
-      readiness.waitUntilReady(node.namespace, names.statefulSet, maxWaitMs, {
-        onProgress: (sts) => context.heartbeat(describeRollout(sts)),
+      statefulSets.waitFor(namespace, name, (sts) => (isRolledOutAndReady(sts) ? true : undefined), {
+        timeoutMs: maxWaitMs,
+        onChange: (sts) => context.heartbeat(describeRollout(sts)),
         signal: context.cancellationSignal,
       }),
       context.cancelled,
@@ -165,6 +179,6 @@ export async function waitForNodeReadyFor(
   }
   throw ApplicationFailure.create({
     type: 'NotReadyYet',
-    message: `StatefulSet ${names.statefulSet}: ${describeRollout(readiness.get(node.namespace, names.statefulSet))}`,
+    message: `StatefulSet ${name}: ${describeRollout(statefulSets.get(namespace, name))}`,
   });
 }

@@ -9,7 +9,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { performance } from 'node:perf_hooks';
-import { StatefulSetReadiness } from '../activities/statefulSetReadiness.js';
+import { OperatorWatches } from '../activities/sharedWatch.js';
 import { WebhookAlerts } from '../activities/alerts.js';
 import { createNodeActivities } from '../activities/index.js';
 import type { NodeRef } from '../activities/types.js';
@@ -30,10 +30,10 @@ async function main(): Promise<void> {
   const kc = testKubeConfig();
   const kube = makeKubeClients(kc);
   await installCustomResourceDefinitions(kube);
-  const readiness = new StatefulSetReadiness(kc);
+  const watches = new OperatorWatches(kc);
   const activities = createNodeActivities({
     kube,
-    readiness,
+    watches,
     alerts: new WebhookAlerts(kube, undefined, () => undefined),
     config: { operatorImage: testOperatorImage, networkPackageOverrides: { sai: saiPackageZip } },
   });
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       );
     });
   }
-  await readiness.stop();
+  await watches.stop();
 }
 
 main().then(

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createNodeActivities } from '../activities/index.js';
-import { StatefulSetReadiness } from '../activities/statefulSetReadiness.js';
+import { OperatorWatches } from '../activities/sharedWatch.js';
 import { loadKubeConfig, makeKubeClients } from '../k8s/client.js';
 import { installCustomResourceDefinitions } from '../k8s/install.js';
 import { WebhookAlerts } from '../activities/alerts.js';
@@ -21,7 +21,7 @@ export async function runOperator(): Promise<void> {
   const kube = makeKubeClients(kubeConfig);
   if (process.env.SNO_INSTALL_CRDS !== 'false') await installCustomResourceDefinitions(kube);
 
-  const readiness = new StatefulSetReadiness(kubeConfig);
+  const watches = new OperatorWatches(kubeConfig);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   try {
@@ -32,7 +32,7 @@ export async function runOperator(): Promise<void> {
       workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
       activities: createNodeActivities({
         kube,
-        readiness,
+        watches,
         alerts: new WebhookAlerts(kube, alertWebhookSecretLocation(config.alertWebhookSecret)),
         config,
       }),
@@ -64,7 +64,7 @@ export async function runOperator(): Promise<void> {
     } finally {
       await podWatcher.stop();
       await watcher.stop();
-      await readiness.stop();
+      await watches.stop();
     }
   } finally {
     await clientConnection.close();

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createNodeActivities } from '../../activities/index.js';
-import { StatefulSetReadiness } from '../../activities/statefulSetReadiness.js';
+import { OperatorWatches } from '../../activities/sharedWatch.js';
 import { makeKubeClients, type KubeClients } from '../../k8s/client.js';
 import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { endpoints } from '../../stack/versions.js';
@@ -68,7 +68,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const kube = makeKubeClients(kc);
   await installCustomResourceDefinitions(kube);
   const taskQueue = options.taskQueue ?? `operator-${randomBytes(4).toString('hex')}`;
-  const readiness = new StatefulSetReadiness(kc);
+  const watches = new OperatorWatches(kc);
   const connection = await NativeConnection.connect({ address: endpoints.temporalAddress });
   const clientConnection = await Connection.connect({ address: endpoints.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
@@ -80,7 +80,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...operatorWorkerTuning(options.maxConcurrent ?? 200),
     activities: createNodeActivities({
       kube,
-      readiness,
+      watches,
       alerts: new WebhookAlerts(kube, options.alertWebhookSecret, () => undefined),
       config: {
         operatorImage: testOperatorImage,
@@ -126,7 +126,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await watcher?.stop();
       worker.shutdown();
       await running;
-      await readiness.stop();
+      await watches.stop();
       await connection.close();
       await clientConnection.close();
     },
