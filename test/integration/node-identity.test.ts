@@ -4,6 +4,7 @@ import { secretValue } from '../../activities/apply.js';
 import { ensureNodeIdentityFor } from '../../activities/nodeIdentity.js';
 import { asParsedNode, KnownNodes, readSymbolNodeFrom } from '../../activities/symbolNodes.js';
 import { makeKubeClients } from '../../k8s/client.js';
+import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { buildCertificatesSecret, buildIdentitySecret, type CertificateFiles } from '../../k8s/objects/index.js';
 import type { ParsedSymbolNode } from '../../k8s/symbolNode.js';
 import {
@@ -18,6 +19,8 @@ import { createSymbolNode, saiPeerSpec } from '../support/symbolNodes.js';
 test('identity Secrets left by an interrupted first run are completed: certificates for another main key are re-signed, keeping the node key', async () => {
   await withNamespace('identity', async (namespace, kc) => {
     const kube = makeKubeClients(kc);
+    // No operator runs here: on a fresh cluster nothing else may have installed the CRD yet.
+    await installCustomResourceDefinitions(kube);
     const parsed = async (name: string): Promise<ParsedSymbolNode> => {
       const created = await createSymbolNode(kc, namespace, name, saiPeerSpec);
       const ref = { namespace, name, uid: created.metadata!.uid! };
