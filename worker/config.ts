@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SecretKeyLocation } from '../activities/alerts.js';
 
 /** Operator settings, read once from the environment and validated: a typo fails at start, in one line. */
 const operatorConfigSchema = z.object({
@@ -20,6 +21,11 @@ const operatorConfigSchema = z.object({
   alertWebhookSecret: z
     .string()
     .regex(/^[a-z0-9-]+\/[a-z0-9.-]+(:[-._a-zA-Z0-9]+)?$/, 'expected <namespace>/<name>[:<key>]')
+    .transform((value): SecretKeyLocation => {
+      const [path = '', key = 'url'] = value.split(':');
+      const [namespace = '', name = ''] = path.split('/');
+      return { namespace, name, key };
+    })
     .optional(),
   /** A Kubernetes node NotReady this long means its pods are lost: the operator replaces them. */
   lostNodeGraceMs: z.coerce.number().int().nonnegative().default(60_000),
@@ -65,14 +71,4 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     throw new Error(`invalid operator configuration: ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
-}
-
-/** The webhook Secret's location from `alertWebhookSecret`. */
-export function alertWebhookSecretLocation(
-  value: string | undefined,
-): { namespace: string; name: string; key: string } | undefined {
-  if (value === undefined) return undefined;
-  const [path = '', key = 'url'] = value.split(':');
-  const [namespace = '', name = ''] = path.split('/');
-  return { namespace, name, key };
 }

@@ -1,21 +1,17 @@
 import './quietTemporal.js';
 import type * as k8s from '@kubernetes/client-node';
-import { WebhookAlerts, type SecretKeyLocation } from '../../activities/alerts.js';
 import type { RemediationPolicy } from '../../workflows/remediationPolicy.js';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { SecretKeyLocation } from '../../activities/alerts.js';
+import { startOperatorParts } from '../../worker/operator.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { createNodeActivities } from '../../activities/index.js';
-import { OperatorWatches } from '../../activities/sharedWatch.js';
 import { makeKubeClients, type KubeClients } from '../../k8s/client.js';
 import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { endpoints } from '../../stack/versions.js';
-import { NodePodWatcher } from '../../worker/podWatcher.js';
-import { SymbolNodeWatcher } from '../../worker/watcher.js';
-import { operatorWorkerTuning } from '../../worker/workerOptions.js';
 import { testKubeConfig } from './cluster.js';
 import { repoRoot, saiPackageZip } from './paths.js';
 
@@ -68,51 +64,31 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const kube = makeKubeClients(kc);
   await installCustomResourceDefinitions(kube);
   const taskQueue = options.taskQueue ?? `operator-${randomBytes(4).toString('hex')}`;
-  const watches = new OperatorWatches(kc);
   const connection = await NativeConnection.connect({ address: endpoints.temporalAddress });
   const clientConnection = await Connection.connect({ address: endpoints.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
-  const worker = await Worker.create({
+  const operator = await startOperatorParts({
+    kubeConfig: kc,
+    kube,
     connection,
-    namespace: 'default',
+    client,
+    temporalNamespace: 'default',
     taskQueue,
-    workflowBundle: await workflowBundle(),
-    ...operatorWorkerTuning(options.maxConcurrent ?? 200),
-    activities: createNodeActivities({
-      kube,
-      watches,
-      alerts: new WebhookAlerts(kube, options.alertWebhookSecret, () => undefined),
-      config: {
-        operatorImage: testOperatorImage,
-        networkPackageOverrides: options.networkPackageOverrides ?? { sai: saiPackageZip },
-      },
-    }),
+    workflows: { workflowBundle: await workflowBundle() },
+    maxConcurrentTasks: options.maxConcurrent ?? 200,
+    activities: {
+      operatorImage: testOperatorImage,
+      networkPackageOverrides: options.networkPackageOverrides ?? { sai: saiPackageZip },
+    },
+    alertWebhookSecret: options.alertWebhookSecret,
+    watch: options.watch !== false && {
+      namespace: options.namespace,
+      lostNodeGraceMs: options.lostNodeGraceMs ?? 5000,
+      remediation: { ...testRemediationPolicy, ...options.remediation },
+      retryFailedAfterMs: 2000,
+    },
+    log: () => undefined,
   });
-  const running = worker.run();
-  const watcher =
-    options.watch === false
-      ? undefined
-      : new SymbolNodeWatcher({
-          kubeConfig: kc,
-          client,
-          taskQueue,
-          retryFailedAfterMs: 2000,
-          remediation: { ...testRemediationPolicy, ...options.remediation },
-          namespace: options.namespace,
-          log: () => undefined,
-        });
-  await watcher?.start();
-  const podWatcher = watcher
-    ? new NodePodWatcher({
-        kubeConfig: kc,
-        client,
-        namespace: options.namespace,
-        uidOf: (namespace, name) => watcher.uidOf(namespace, name),
-        lostNodeGraceMs: options.lostNodeGraceMs ?? 5000,
-        log: () => undefined,
-      })
-    : undefined;
-  await podWatcher?.start();
   let stopped = false;
   return {
     kc,
@@ -122,11 +98,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     async stop() {
       if (stopped) return;
       stopped = true;
-      await podWatcher?.stop();
-      await watcher?.stop();
-      worker.shutdown();
-      await running;
-      await watches.stop();
+      await operator.stop();
       await connection.close();
       await clientConnection.close();
     },
