@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { isConflict, readIfExists, type KubeClients } from '../k8s/client.js';
+import { isConflict, isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
 import { MANAGER_NAME } from '../k8s/symbolNode.js';
 
 /** Server-side apply as the operator's field manager: create-or-update in one idempotent call. */
@@ -31,4 +31,25 @@ export async function createSecretOnce(kube: KubeClients, secret: k8s.V1Secret):
 export function secretValue(secret: k8s.V1Secret | undefined, key: string): string | undefined {
   const value = secret?.data?.[key];
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+}
+
+/**
+ * Deletes the pod if it is still the one that was read (same uid); gone or replaced meanwhile is fine.
+ * `gracePeriodSeconds: 0` force-deletes it.
+ */
+export async function deletePodIfUnchanged(
+  kube: KubeClients,
+  pod: { namespace: string; name: string; uid: string | undefined },
+  gracePeriodSeconds?: number,
+): Promise<void> {
+  try {
+    await kube.core.deleteNamespacedPod({
+      namespace: pod.namespace,
+      name: pod.name,
+      // In the body: the API server takes the DeleteOptions body over the query parameters.
+      body: { preconditions: { uid: pod.uid }, ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) },
+    });
+  } catch (error) {
+    if (!isNotFound(error) && !isConflict(error)) throw error;
+  }
 }

@@ -6,9 +6,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isConflict, isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
+import { isConflict, readIfExists, type KubeClients } from '../k8s/client.js';
 import { buildRecoveryJob, objectNames } from '../k8s/objects/index.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, type ParsedSymbolNode } from '../k8s/symbolNode.js';
+import { deletePodIfUnchanged } from './apply.js';
 import { recordNodeEvent } from './events.js';
 import type { SharedWatch } from './sharedWatch.js';
 import type { NodeRef } from './types.js';
@@ -72,16 +73,7 @@ export async function stopNodeFor(kube: KubeClients, ref: NodeRef): Promise<Stop
       if (!pod.metadata?.deletionTimestamp || !nodeName) continue;
       const host = await readIfExists(() => kube.core.readNode({ name: nodeName }));
       if (isKubernetesNodeReady(host)) continue;
-      try {
-        await kube.core.deleteNamespacedPod({
-          namespace: ref.namespace,
-          name: podName,
-          // In the body: the API server takes the DeleteOptions body over the query parameters.
-          body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } },
-        });
-      } catch (error) {
-        if (!isNotFound(error) && !isConflict(error)) throw error;
-      }
+      await deletePodIfUnchanged(kube, { namespace: ref.namespace, name: podName, uid: pod.metadata.uid }, 0);
       forceDeleted.push(podName);
       await recordNodeEvent(kube, ref, {
         type: 'Warning',

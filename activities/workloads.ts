@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { isConflict, isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
+import { isNotFound, readIfExists, type KubeClients } from '../k8s/client.js';
 import {
   buildHeadlessService,
   buildService,
@@ -12,7 +12,7 @@ import {
 } from '../k8s/objects/index.js';
 import type { ParsedSymbolNode } from '../k8s/symbolNode.js';
 import { NETWORK_PACKAGE_PRESETS } from '../symbol/index.js';
-import { applyObject } from './apply.js';
+import { applyObject, deletePodIfUnchanged } from './apply.js';
 import type { SharedWatch } from './sharedWatch.js';
 import { certificatesFingerprint } from './nodeConfiguration.js';
 import type { NodeConfiguration, NodeIdentity } from './types.js';
@@ -128,11 +128,7 @@ async function deletePodStuckOnOldTemplate(
     );
   });
   if (!stuck) return;
-  try {
-    await kube.core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid: pod.metadata?.uid } } });
-  } catch (error) {
-    if (!isNotFound(error) && !isConflict(error)) throw error;
-  }
+  await deletePodIfUnchanged(kube, { namespace, name, uid: pod.metadata?.uid });
 }
 
 export function isRolledOutAndReady(sts: k8s.V1StatefulSet | undefined): boolean {
