@@ -19,6 +19,7 @@ import type { NodeRef } from '../activities/types.js';
 import { describeApiError, loadKubeConfig, readIfExists } from '../k8s/client.js';
 import { symbolNodeGroup, symbolNodePlural, symbolNodeVersion, type SymbolNode } from '../k8s/symbolNode.js';
 import { loadOperatorConfig } from '../worker/config.js';
+import { temporalConnectOptions } from '../worker/temporalConnection.js';
 import { nodeLifecycleWorkflowId } from '../workflows/nodeLifecycle.js';
 
 /** An error the user caused or can fix: printed as one line, exit code 1. */
@@ -85,9 +86,15 @@ export async function openLifecycle(
   const ref: NodeRef = { namespace, name, uid: await readUid(config.kubeconfig, namespace, name) };
   const workflowId = nodeLifecycleWorkflowId(ref);
   const address = config.temporalAddress;
+  let connectOptions: Awaited<ReturnType<typeof temporalConnectOptions>>;
+  try {
+    connectOptions = await temporalConnectOptions(config);
+  } catch (error) {
+    throw new CliError(messageOf(error));
+  }
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
+    connection = await Connection.connect({ ...connectOptions, connectTimeout: '5 seconds' });
   } catch (error) {
     throw new CliError(`cannot reach Temporal at ${address}: ${messageOf(error)}`);
   }

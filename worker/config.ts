@@ -1,10 +1,70 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { SecretKeyLocation } from '../activities/alerts.js';
+
+/** A secret value that prints as `[redacted]` however it is logged (String, JSON, util.inspect). */
+export class Redacted {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
+}
+
+const optionalPath = z.string().min(1).optional();
+
+/** How the operator and the client reach Temporal beyond its address: TLS (optionally mutual) and an API key. */
+const temporalTlsSchema = z
+  .object({
+    /** `TEMPORAL_TLS=true`: server-authenticated TLS with the system CAs, no client certificate. */
+    enabled: z.enum(['true', 'false']).optional(),
+    certFile: optionalPath,
+    keyFile: optionalPath,
+    caFile: optionalPath,
+    serverName: z.string().min(1).optional(),
+  })
+  .refine((tls) => !tls.certFile === !tls.keyFile, {
+    message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (a client certificate and its key)',
+  })
+  .transform(({ enabled, ...files }) => ({
+    ...files,
+    /** Any TLS setting turns TLS on; `TEMPORAL_TLS=false` with one of them is refused below. */
+    enabled: enabled === 'true' || Object.values(files).some((value) => value !== undefined),
+    explicitlyOff: enabled === 'false',
+  }))
+  .refine((tls) => !(tls.explicitlyOff && tls.enabled), {
+    message: 'TEMPORAL_TLS=false contradicts the TEMPORAL_TLS_* settings',
+  })
+  .transform(({ explicitlyOff: _off, ...tls }) => tls);
+
+export type TemporalTlsConfig = z.infer<typeof temporalTlsSchema>;
 
 /** Operator settings, read once from the environment and validated: a typo fails at start, in one line. */
 const operatorConfigSchema = z.object({
   temporalAddress: z.string().min(1).default('127.0.0.1:7233'),
   temporalNamespace: z.string().min(1).default('default'),
+  temporalTls: temporalTlsSchema,
+  /** Temporal Cloud style API key (a bearer token); implies TLS. */
+  temporalApiKey: z.instanceof(Redacted).optional(),
+  /** The production entry leaves the CRD to the installer (least-privilege RBAC); `npm start` applies it. */
+  installCrds: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  /** The /healthz and /readyz server. */
+  healthPort: z.coerce.number().int().min(0).max(65_535).default(8081),
+  healthAddress: z.string().min(1).default('0.0.0.0'),
   taskQueue: z.string().min(1).default('symbol-node-operator'),
   /** Unset: in-cluster service account, else the default kubeconfig (KUBECONFIG honoured). */
   kubeconfig: z.string().min(1).optional(),
@@ -50,6 +110,17 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
   const parsed = operatorConfigSchema.safeParse({
     temporalAddress: env.TEMPORAL_ADDRESS,
     temporalNamespace: env.TEMPORAL_NAMESPACE,
+    temporalTls: {
+      enabled: env.TEMPORAL_TLS || undefined,
+      certFile: env.TEMPORAL_TLS_CERT || undefined,
+      keyFile: env.TEMPORAL_TLS_KEY || undefined,
+      caFile: env.TEMPORAL_TLS_CA || undefined,
+      serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+    },
+    temporalApiKey: readApiKey(env),
+    installCrds: env.SNO_INSTALL_CRDS || undefined,
+    healthPort: env.SNO_HEALTH_PORT || undefined,
+    healthAddress: env.SNO_HEALTH_ADDRESS || undefined,
     taskQueue: env.SNO_TASK_QUEUE,
     kubeconfig: env.SNO_KUBECONFIG,
     watchNamespace: env.SNO_WATCH_NAMESPACE,
@@ -71,4 +142,24 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     throw new Error(`invalid operator configuration: ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** `TEMPORAL_API_KEY`, or the first line of the file `TEMPORAL_API_KEY_FILE` (a mounted Secret). Never echoed. */
+function readApiKey(env: NodeJS.ProcessEnv): Redacted | undefined {
+  const inline = env.TEMPORAL_API_KEY;
+  const file = env.TEMPORAL_API_KEY_FILE;
+  if (inline && file)
+    throw new Error('invalid operator configuration: set TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE, not both');
+  if (inline) return new Redacted(inline.trim());
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`invalid operator configuration: cannot read TEMPORAL_API_KEY_FILE ${file} (${code})`);
+  }
+  const key = text.trim();
+  if (!key) throw new Error(`invalid operator configuration: TEMPORAL_API_KEY_FILE ${file} is empty`);
+  return new Redacted(key);
 }

@@ -15,6 +15,8 @@ const sharedSaiPackage = resolve(repoRoot, '../shared/networks/sai.zip');
 const info = await stackUp((line) => console.log(`[stack] ${line}`));
 process.env.SNO_KUBECONFIG ??= info.kubeconfig;
 process.env.TEMPORAL_ADDRESS ??= info.temporalAddress;
+// The dev operator runs as the cluster admin and keeps the CRD current; the production entry leaves it to the installer.
+process.env.SNO_INSTALL_CRDS ??= 'true';
 if (!process.env.SNO_NETWORK_PACKAGE_SAI && existsSync(sharedSaiPackage))
   process.env.SNO_NETWORK_PACKAGE_SAI = sharedSaiPackage;
 console.log(`[stack] Temporal UI ${info.temporalUi}; kubeconfig ${info.kubeconfig}`);

@@ -10,6 +10,7 @@ import { createNodeActivities, type ActivityDependencies } from '../activities/i
 import { OperatorWatches } from '../activities/sharedWatch.js';
 import type { KubeClients } from '../k8s/client.js';
 import type { RemediationPolicy } from '../workflows/remediationPolicy.js';
+import type { HealthState } from './health.js';
 import { NodePodWatcher } from './podWatcher.js';
 import { SymbolNodeWatcher } from './watcher.js';
 import { operatorWorkerTuning } from './workerOptions.js';
@@ -47,6 +48,8 @@ export interface StartedOperator {
   running: Promise<void>;
   /** Stops the watchers, then the worker (it finishes its tasks), then the shared watches. */
   stop(): Promise<void>;
+  /** For /healthz and /readyz: live unless the worker failed; ready while it runs and the watchers are synced. */
+  health(): HealthState;
 }
 
 export async function startOperatorParts(settings: OperatorSettings): Promise<StartedOperator> {
@@ -90,11 +93,21 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
           ...(log ? { log } : {}),
         })
       : undefined;
+  let failed: string | undefined;
+  running.catch((error: unknown) => (failed = error instanceof Error ? error.message : String(error)));
   await watcher?.start();
   await podWatcher?.start();
+  // Informers' start() resolves after their first list: from here on the watchers are synced.
   let stopping: Promise<void> | undefined;
   return {
     running,
+    health: () => {
+      const state = worker.getState();
+      const live = state !== 'FAILED' && failed === undefined;
+      const ready = live && state === 'RUNNING' && stopping === undefined;
+      const watchers = watch ? 'watchers synced' : 'no watchers';
+      return { live, ready, detail: `worker ${state}${failed ? ` (${failed})` : ''}, ${watchers}` };
+    },
     stop: () =>
       (stopping ??= (async () => {
         await podWatcher?.stop();
