@@ -4,20 +4,36 @@ import { LABEL_MANAGED_BY, MANAGER_NAME } from '../k8s/symbolNode.js';
 
 type Listener<T> = (object: T | undefined) => void;
 
-/** The collection of the operator's objects of one kind, across namespaces. */
+/** The collection of the operator's objects of one kind: in one namespace, or across all when it is unset. */
 export interface WatchedKind<T extends k8s.KubernetesObject> {
-  path: string;
-  list: (kubeConfig: k8s.KubeConfig, labelSelector: string) => Promise<k8s.KubernetesListObject<T>>;
+  path: (namespace: string | undefined) => string;
+  list: (
+    kubeConfig: k8s.KubeConfig,
+    labelSelector: string,
+    namespace: string | undefined,
+  ) => Promise<k8s.KubernetesListObject<T>>;
 }
 
+// A namespace-scoped install may list and watch only its namespace (its Role): the watch follows the operator's.
 export const statefulSetsKind: WatchedKind<k8s.V1StatefulSet> = {
-  path: '/apis/apps/v1/statefulsets',
-  list: (kc, labelSelector) => kc.makeApiClient(k8s.AppsV1Api).listStatefulSetForAllNamespaces({ labelSelector }),
+  path: (namespace) =>
+    namespace ? `/apis/apps/v1/namespaces/${namespace}/statefulsets` : '/apis/apps/v1/statefulsets',
+  list: (kc, labelSelector, namespace) => {
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    return namespace
+      ? apps.listNamespacedStatefulSet({ namespace, labelSelector })
+      : apps.listStatefulSetForAllNamespaces({ labelSelector });
+  },
 };
 
 export const jobsKind: WatchedKind<k8s.V1Job> = {
-  path: '/apis/batch/v1/jobs',
-  list: (kc, labelSelector) => kc.makeApiClient(k8s.BatchV1Api).listJobForAllNamespaces({ labelSelector }),
+  path: (namespace) => (namespace ? `/apis/batch/v1/namespaces/${namespace}/jobs` : '/apis/batch/v1/jobs'),
+  list: (kc, labelSelector, namespace) => {
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    return namespace
+      ? batch.listNamespacedJob({ namespace, labelSelector })
+      : batch.listJobForAllNamespaces({ labelSelector });
+  },
 };
 
 /**
@@ -33,6 +49,8 @@ export class SharedWatch<T extends k8s.KubernetesObject> {
   constructor(
     private readonly kubeConfig: k8s.KubeConfig,
     private readonly kind: WatchedKind<T>,
+    /** Unset: all namespaces. */
+    private readonly namespace?: string,
   ) {}
 
   private start(): Promise<void> {
@@ -40,8 +58,8 @@ export class SharedWatch<T extends k8s.KubernetesObject> {
       const labelSelector = `${LABEL_MANAGED_BY}=${MANAGER_NAME}`;
       const informer = k8s.makeInformer<T>(
         this.kubeConfig,
-        this.kind.path,
-        () => this.kind.list(this.kubeConfig, labelSelector),
+        this.kind.path(this.namespace),
+        () => this.kind.list(this.kubeConfig, labelSelector, this.namespace),
         labelSelector,
       );
       const notify = (object: T, gone = false): void => {
@@ -121,9 +139,10 @@ export class OperatorWatches {
   readonly statefulSets: SharedWatch<k8s.V1StatefulSet>;
   readonly jobs: SharedWatch<k8s.V1Job>;
 
-  constructor(kubeConfig: k8s.KubeConfig) {
-    this.statefulSets = new SharedWatch(kubeConfig, statefulSetsKind);
-    this.jobs = new SharedWatch(kubeConfig, jobsKind);
+  /** `namespace`: the watched namespace of a namespace-scoped operator; unset: all namespaces. */
+  constructor(kubeConfig: k8s.KubeConfig, namespace?: string) {
+    this.statefulSets = new SharedWatch(kubeConfig, statefulSetsKind, namespace);
+    this.jobs = new SharedWatch(kubeConfig, jobsKind, namespace);
   }
 
   async stop(): Promise<void> {

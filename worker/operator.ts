@@ -54,7 +54,7 @@ export interface StartedOperator {
 
 export async function startOperatorParts(settings: OperatorSettings): Promise<StartedOperator> {
   const { kubeConfig, kube, client, taskQueue, log } = settings;
-  const watches = new OperatorWatches(kubeConfig);
+  const watches = new OperatorWatches(kubeConfig, settings.watch ? settings.watch.namespace : undefined);
   const worker = await Worker.create({
     connection: settings.connection,
     namespace: settings.temporalNamespace,
