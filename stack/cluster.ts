@@ -52,6 +52,18 @@ async function kwokModuleStages(): Promise<string[]> {
   return Promise.all(stageFiles.map((file) => readFile(join(Dir, 'kustomize/stage', file), 'utf8')));
 }
 
+/**
+ * What kube-apiserver audits: every request made by a ServiceAccount (an in-cluster operator) at
+ * Metadata level, so a test can list the verbs and resources the operator really used; nothing else,
+ * which keeps the log small under the load tests' admin traffic.
+ */
+const auditPolicy = {
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [{ level: 'Metadata', userGroups: ['system:serviceaccounts'] }, { level: 'None' }],
+};
+
 async function writeKwokctlConfig(): Promise<void> {
   const configuration = [
     'apiVersion: config.kwok.x-k8s.io/v1alpha1',
@@ -67,6 +79,8 @@ async function writeKwokctlConfig(): Promise<void> {
     '  kubeControllerManagerNodeMonitorGracePeriodMilliseconds: 20000',
     '  kubeControllerManagerNodeMonitorPeriodMilliseconds: 1000',
     '  disableQPSLimits: true',
+    // kwokctl copies the policy into the cluster and has kube-apiserver write paths.auditLog.
+    `  kubeAuditPolicy: ${paths.auditPolicy}`,
     // The default /24 of Service IPs runs out at 254 Services: too few for load tests of many nodes.
     'componentsPatches:',
     ...['kube-apiserver', 'kube-controller-manager'].flatMap((component) => [
@@ -79,6 +93,7 @@ async function writeKwokctlConfig(): Promise<void> {
   const ownStages = await readFile(join(stackSourceDir, 'stages', 'faults.yaml'), 'utf8');
   const documents = [configuration, ...(await kwokModuleStages()), ownStages];
   await mkdir(paths.kwokWorkdir, { recursive: true });
+  await writeFile(paths.auditPolicy, k8s.dumpYaml(auditPolicy));
   await writeFile(paths.kwokConfig, documents.map((d) => d.trim()).join('\n---\n') + '\n');
 }
 
@@ -170,7 +185,7 @@ export async function startCluster(): Promise<'started' | 'running'> {
     );
   }
   await writeKwokctlConfig();
-  const clusterDir = join(paths.kwokWorkdir, 'clusters', endpoints.clusterName);
+  const clusterDir = paths.clusterDir;
   const args = existsSync(clusterDir)
     ? ['start', 'cluster', '--name', endpoints.clusterName, '--wait', '2m']
     : [
@@ -202,7 +217,7 @@ export async function startCluster(): Promise<'started' | 'running'> {
 }
 
 export async function stopCluster(): Promise<boolean> {
-  const clusterDir = join(paths.kwokWorkdir, 'clusters', endpoints.clusterName);
+  const clusterDir = paths.clusterDir;
   if (!existsSync(clusterDir)) return false;
   // kwokctl skips components whose process already died and can then leave the others running;
   // stop every process it recorded as well, so `down` always frees the ports.

@@ -21,6 +21,10 @@ const stateRoot =
   process.env.SNO_STATE_DIR ??
   join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'symbol-node-operator');
 
+const clusterName = 'symbol-dev';
+const kwokWorkdir = join(stateRoot, 'kwok');
+const clusterDir = join(kwokWorkdir, 'clusters', clusterName);
+
 export const paths = {
   cacheRoot,
   /** One directory per component and version, so a version bump never reuses a stale binary. */
@@ -30,8 +34,13 @@ export const paths = {
   temporalDb: join(stateRoot, 'temporal', 'temporal.db'),
   temporalLog: join(stateRoot, 'temporal', 'server.log'),
   temporalPid: join(stateRoot, 'temporal', 'server.pid'),
-  kwokWorkdir: join(stateRoot, 'kwok'),
-  kwokConfig: join(stateRoot, 'kwok', 'kwokctl.yaml'),
+  kwokWorkdir,
+  kwokConfig: join(kwokWorkdir, 'kwokctl.yaml'),
+  /** kwokctl's directory for the cluster: pki, pids, logs, etcd data. */
+  clusterDir,
+  auditPolicy: join(kwokWorkdir, 'audit-policy.yaml'),
+  /** kube-apiserver's audit log (JSON lines); see auditPolicy in cluster.ts for what it records. */
+  auditLog: join(clusterDir, 'logs', 'audit.log'),
   kubeconfig: join(stateRoot, 'kubeconfig'),
 };
 
@@ -50,5 +59,5 @@ export const endpoints = {
   temporalAddress: process.env.SNO_TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
   temporalUiPort: Number(process.env.SNO_TEMPORAL_UI_PORT ?? 8233),
   kubeApiserverPort: Number(process.env.SNO_KUBE_APISERVER_PORT ?? 16443),
-  clusterName: 'symbol-dev',
+  clusterName,
 };
