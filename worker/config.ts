@@ -62,6 +62,8 @@ const operatorConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
+  /** The Temporal SDK's own log (worker state changes at INFO); warnings and errors by default. */
+  temporalLogLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('WARN'),
   /** The /healthz and /readyz server. */
   healthPort: z.coerce.number().int().min(0).max(65_535).default(8081),
   healthAddress: z.string().min(1).default('0.0.0.0'),
@@ -119,6 +121,7 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     },
     temporalApiKey: readApiKey(env),
     installCrds: env.SNO_INSTALL_CRDS || undefined,
+    temporalLogLevel: env.SNO_TEMPORAL_LOG_LEVEL?.toUpperCase() || undefined,
     healthPort: env.SNO_HEALTH_PORT || undefined,
     healthAddress: env.SNO_HEALTH_ADDRESS || undefined,
     taskQueue: env.SNO_TASK_QUEUE,

@@ -5,7 +5,7 @@
  * runs the same function on the local stack.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadKubeConfig, makeKubeClients } from '../k8s/client.js';
@@ -28,6 +28,8 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowsPath'> | Pick<Wo
 
 export async function runOperator(): Promise<void> {
   const config = loadOperatorConfig();
+  // Before the first connection creates the runtime with its INFO default (a multi-line entry per worker state).
+  Runtime.install({ logger: new DefaultLogger(config.temporalLogLevel) });
   let operator: StartedOperator | undefined;
   let starting = 'starting';
   const health = await startHealthServer({

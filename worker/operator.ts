@@ -97,15 +97,15 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
   running.catch((error: unknown) => (failed = error instanceof Error ? error.message : String(error)));
   await watcher?.start();
   await podWatcher?.start();
-  // Informers' start() resolves after their first list: from here on the watchers are synced.
   let stopping: Promise<void> | undefined;
   return {
     running,
     health: () => {
       const state = worker.getState();
       const live = state !== 'FAILED' && failed === undefined;
-      const ready = live && state === 'RUNNING' && stopping === undefined;
-      const watchers = watch ? 'watchers synced' : 'no watchers';
+      const synced = (watcher?.synced() ?? true) && (podWatcher?.synced() ?? true);
+      const ready = live && synced && state === 'RUNNING' && stopping === undefined;
+      const watchers = watch ? (synced ? 'watchers synced' : 'watchers not synced (listing failed)') : 'no watchers';
       return { live, ready, detail: `worker ${state}${failed ? ` (${failed})` : ''}, ${watchers}` };
     },
     stop: () =>

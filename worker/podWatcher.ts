@@ -4,6 +4,7 @@ import { restartOnError } from '../k8s/client.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGER_NAME } from '../k8s/symbolNode.js';
 import { nodeLifecycleWorkflowId, podHealthSignal, type PodHealthReport } from '../workflows/nodeLifecycle.js';
 import { classifyPod, problemKey, restartCounts, summarise } from './podProblems.js';
+import { informerSynced } from './watcher.js';
 
 export interface PodWatcherOptions {
   kubeConfig: k8s.KubeConfig;
@@ -109,6 +110,11 @@ export class NodePodWatcher {
     const condition = readyCondition(this.nodeInformer?.get(name));
     if (!condition || condition.status === 'True') return undefined;
     return condition.lastTransitionTime ? new Date(condition.lastTransitionTime) : undefined;
+  }
+
+  /** True once both informers (the nodes' pods, the Kubernetes nodes) have listed what they watch. */
+  synced(): boolean {
+    return informerSynced(this.informer) && informerSynced(this.nodeInformer);
   }
 
   /** Resolves once no signal is in flight any more: the Temporal connection may then be closed. */

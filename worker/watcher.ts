@@ -92,6 +92,11 @@ export class SymbolNodeWatcher {
     await Promise.allSettled([...this.deliveries]);
   }
 
+  /** True once the informer has listed the SymbolNodes; false while a list fails (e.g. RBAC, API server down). */
+  synced(): boolean {
+    return informerSynced(this.informer);
+  }
+
   /** The uid of a watched SymbolNode, from the informer's cache. */
   uidOf(namespace: string, name: string): string | undefined {
     return this.informer?.get(name, namespace)?.metadata?.uid;
@@ -184,4 +189,13 @@ export class SymbolNodeWatcher {
 function refOf(node: SymbolNode): NodeRef | undefined {
   const { namespace, name, uid } = node.metadata ?? {};
   return namespace && name && uid ? { namespace, name, uid } : undefined;
+}
+
+/** makeInformer returns a ListWatch, whose resource version is set by its first successful list (and reset on 410 Gone). */
+export function informerSynced(informer: k8s.Informer<k8s.KubernetesObject> | undefined): boolean {
+  return Boolean(
+    (
+      informer as Partial<Pick<k8s.ListWatch<k8s.KubernetesObject>, 'latestResourceVersion'>>
+    )?.latestResourceVersion?.(),
+  );
 }

@@ -45,6 +45,9 @@ describe('operator configuration', () => {
     const health = loadOperatorConfig({ SNO_HEALTH_PORT: '9000', SNO_HEALTH_ADDRESS: '127.0.0.1' });
     assert.deepEqual([health.healthPort, health.healthAddress], [9000, '127.0.0.1']);
     assert.throws(() => loadOperatorConfig({ SNO_HEALTH_PORT: '70000' }), /healthPort/);
+    assert.equal(loadOperatorConfig({}).temporalLogLevel, 'WARN');
+    assert.equal(loadOperatorConfig({ SNO_TEMPORAL_LOG_LEVEL: 'info' }).temporalLogLevel, 'INFO');
+    assert.throws(() => loadOperatorConfig({ SNO_TEMPORAL_LOG_LEVEL: 'loud' }), /temporalLogLevel/);
   });
 
   it('builds mTLS connection options from the certificate files', async () => {
