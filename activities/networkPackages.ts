@@ -6,10 +6,22 @@ import {
   isNetworkPresetName,
   loadNetworkPackageFromZip,
   loadPresetNetworkPackage,
+  NETWORK_PACKAGE_PRESETS,
   NetworkPackageError,
   readPackageSource,
+  verifyChecksum,
   type NetworkPackage,
+  type PinnedChecksum,
 } from '../symbol/index.js';
+
+/**
+ * Where seed-init should get a preset's package when the operator was configured with its own location for it
+ * (`SNO_NETWORK_PACKAGE_<PRESET>`): a mirror URL is handed on (the pods must reach it), a local file is handed
+ * over as its verified bytes, for the caller to publish in the node's namespace.
+ */
+export type OperatorSeedPackage =
+  | { kind: 'url'; url: string; checksum: PinnedChecksum }
+  | { kind: 'zip'; zip: Uint8Array; checksum: PinnedChecksum; location: string };
 
 /**
  * Loads the network package a node's spec refers to, verified against its pinned checksum, and
@@ -17,6 +29,7 @@ import {
  */
 export class NetworkPackageCache {
   private readonly cache = new Map<string, Promise<NetworkPackage>>();
+  private readonly zips = new Map<string, Promise<Uint8Array>>();
 
   constructor(
     private readonly kube: KubeClients,
@@ -60,15 +73,35 @@ export class NetworkPackageCache {
     }
   }
 
-  private cached(key: string, load: () => Promise<NetworkPackage>): Promise<NetworkPackage> {
-    let loading = this.cache.get(key);
-    if (!loading) {
-      loading = load();
-      this.cache.set(key, loading);
-      // A failed load (network blip, bad checksum) must not be remembered.
-      loading.catch(() => this.cache.delete(key));
+  /**
+   * The operator's own location of the spec's preset package, when it has one and the spec names no package of
+   * its own (the spec's url or ConfigMap is what seed-init uses then); undefined means the preset's official URL.
+   */
+  async operatorSeedPackage(spec: SymbolNodeSpec): Promise<OperatorSeedPackage | undefined> {
+    const network = spec.network;
+    if (spec.networkPackage !== undefined || !isNetworkPresetName(network)) return undefined;
+    const location = this.presetOverrides[network];
+    if (location === undefined) return undefined;
+    const { checksum } = NETWORK_PACKAGE_PRESETS[network];
+    if (/^https?:\/\//i.test(location)) return { kind: 'url', url: location, checksum };
+    try {
+      const zip = await this.cachedZip(`zip:${network}@${location}`, async () => {
+        const bytes = await readPackageSource(location);
+        verifyChecksum(bytes, checksum, `${network} package from ${location}`);
+        return bytes;
+      });
+      return { kind: 'zip', zip, checksum, location };
+    } catch (error) {
+      throw toActivityFailure(error);
     }
-    return loading;
+  }
+
+  private cached(key: string, load: () => Promise<NetworkPackage>): Promise<NetworkPackage> {
+    return remember(this.cache, key, load);
+  }
+
+  private cachedZip(key: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    return remember(this.zips, key, load);
   }
 
   private async readConfigMap(namespace: string, name: string): Promise<k8s.V1ConfigMap> {
@@ -80,6 +113,17 @@ export class NetworkPackageCache {
       throw error;
     }
   }
+}
+
+function remember<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let loading = cache.get(key);
+  if (!loading) {
+    loading = load();
+    cache.set(key, loading);
+    // A failed load (network blip, bad checksum) must not be remembered.
+    loading.catch(() => cache.delete(key));
+  }
+  return loading;
 }
 
 function packageFromConfigMap(configMap: k8s.V1ConfigMap, key: string, sha256: string | undefined): NetworkPackage {

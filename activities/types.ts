@@ -2,6 +2,7 @@
  * Inputs and results of activities: plain data, public only. Private keys never appear here —
  * activities that create them write Kubernetes Secrets and return the Secrets' names.
  */
+import type { SeedPackageSource } from '../k8s/objects/context.js';
 
 export interface NodeRef {
   namespace: string;
@@ -59,6 +60,13 @@ export interface NodeConfiguration {
   /** sha256 of the rendered files; a change rolls the pod. */
   configHash: string;
   packageSha256: string;
+  /** The starting peers written (activities/peerDiscovery.ts); absent in runs recorded before it was added. */
+  peers?: { p2p: number; api?: number; summary: string };
+  /**
+   * Where seed-init gets the package when it is not the preset's official URL because the operator was given
+   * its own copy (a mirror, or a local file published as a ConfigMap); absent: resolveSeedPackage decides.
+   */
+  seedPackage?: SeedPackageSource;
 }
 
 /** Error types that end a workflow step without retry: the input must change first. */

@@ -75,7 +75,8 @@ export async function applyNodeWorkloadsFor(
     configHash: identity
       ? configHash({ configuration: configuration.configHash, certificates: certificatesFingerprint(identity) })
       : configuration.configHash,
-    seedPackage: resolveSeedPackage(node, builtInPackages),
+    // the operator's own copy of the package (ensureNodeConfiguration published it) wins over the official URL
+    seedPackage: configuration.seedPackage ?? resolveSeedPackage(node, builtInPackages),
   });
   // Everything at once: a new node (the common case) needs one round trip. Only a StatefulSet whose claim
   // template would change is refused (422); it is then read, and its claim template kept while the claim grows.

@@ -84,6 +84,10 @@ export const HOST_NAME_MAX_LENGTH = 253;
 /** 63 code points × at most 4 UTF-8 bytes = 252 bytes, within catapult's 255-byte limit. */
 export const FRIENDLY_NAME_MAX_LENGTH = 63;
 export const IMAGE_MAX_LENGTH = 512;
+/** Entries per peer list in spec.peers (shoestring writes at most 20). */
+export const PEERS_MAX_ITEMS = 64;
+export const DEFAULT_PEER_PORT = 7900;
+export const DEFAULT_PEER_ROLES = 'Peer';
 export const URL_MAX_LENGTH = 2048;
 export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
 
@@ -122,6 +126,10 @@ export const PATTERNS = {
   /** http(s) URL made of RFC 3986 characters only (no spaces, quotes, angle brackets or backslashes). */
   url: '^https?://[A-Za-z0-9._~:/?#@!$&()*+,;=%-]+$',
   sha256: '^[a-f0-9]{64}$',
+  /** A catapult public key (a peer's main account key), hex in either case as catapult parses it. */
+  publicKey: '^[0-9A-Fa-f]{64}$',
+  /** `metadata.roles` of a peers file: catapult's NodeRoles names, comma-separated (ionet/NodeRoles.cpp). */
+  peerRoles: '^(Peer|Api|Voting|IPv4|IPv6)(,(Peer|Api|Voting|IPv4|IPv6))*$',
   /** Resource names used as keys of requests/limits (cpu, memory, hugepages-2Mi, example.com/gpu). */
   resourceName: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
 } as const;
@@ -138,6 +146,8 @@ const RE = {
   quantity: re(PATTERNS.quantity),
   url: re(PATTERNS.url),
   sha256: re(PATTERNS.sha256),
+  publicKey: re(PATTERNS.publicKey),
+  peerRoles: re(PATTERNS.peerRoles),
   resourceName: re(PATTERNS.resourceName),
 };
 
@@ -385,6 +395,55 @@ const networkPackageSchema = z
     }
   });
 
+const portSchema = z
+  .int(typed('an integer'))
+  .min(1, { error: (iss) => `${quoteValue(iss.input)} is not a TCP port (1-65535)` })
+  .max(65535, { error: (iss) => `${quoteValue(iss.input)} is not a TCP port (1-65535)` });
+
+/** One entry of peers-p2p.json / peers-api.json, in the spec's camelCase (the file says `api_port`). */
+const peerSchema = z.strictObject(
+  {
+    /** The peer's main account public key: its identity, checked against the certificate chain it presents. */
+    publicKey: z
+      .string(typed('a string'))
+      .regex(RE.publicKey, { error: (iss) => `${quoteValue(iss.input)} is not a public key (64 hex digits)` }),
+    host: z.string(typed('a string')).check((ctx) => {
+      const problem = hostNameProblem(ctx.value);
+      if (problem !== undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: problem,
+          params: { reason: 'InvalidHostName' satisfies SpecErrorReason },
+        });
+      }
+    }),
+    port: portSchema.default(DEFAULT_PEER_PORT),
+    /** The peer's REST port, for tools that read the file (shoestring); catapult ignores it. */
+    apiPort: portSchema.optional(),
+    name: z
+      .string(typed('a string'))
+      .max(FRIENDLY_NAME_MAX_LENGTH, { error: `must be at most ${FRIENDLY_NAME_MAX_LENGTH} characters` })
+      .default(''),
+    roles: z
+      .string(typed('a string'))
+      .regex(RE.peerRoles, {
+        error: (iss) => `${quoteValue(iss.input)} is not a comma-separated list of Peer, Api, Voting, IPv4, IPv6`,
+      })
+      .default(DEFAULT_PEER_ROLES),
+  },
+  typed('a peer (publicKey, host, port, apiPort, name, roles)'),
+);
+
+const peerListSchema = z
+  .array(peerSchema, typed('a list of peers'))
+  .max(PEERS_MAX_ITEMS, { error: `must have at most ${PEERS_MAX_ITEMS} entries` });
+
+const peersSchema = z.strictObject(
+  { p2p: peerListSchema.optional(), api: peerListSchema.optional() },
+  typed('an object with p2p and/or api lists'),
+);
+
 const secretKeyRefSchema = z.strictObject(
   {
     name: dnsSubdomainSchema,
@@ -482,6 +541,12 @@ export const SymbolNodeSpecSchema = z
       /** Placement of the node's pods (and of its recovery Jobs, which must reach the same volume). */
       nodeSelector: stringMapSchema.optional(),
       tolerations: z.array(tolerationSchema, typed('a list of tolerations')).optional(),
+      /**
+       * Starting peers instead of the network's nodewatch or the operator's pinned list: `p2p` for
+       * peers-p2p.json, `api` for peers-api.json (roles api and dual). A list given here replaces that file's
+       * list; an empty list means "no starting peers" and is reported as NoKnownPeers.
+       */
+      peers: peersSchema.optional(),
     },
     typed('an object'),
   )
@@ -494,6 +559,9 @@ export const SymbolNodeSpecSchema = z
     if (spec.role !== 'peer') {
       if (spec.restImage === undefined) issue(['restImage'], `is required for role "${spec.role}"`, 'MissingField');
       if (spec.mongoImage === undefined) issue(['mongoImage'], `is required for role "${spec.role}"`, 'MissingField');
+    }
+    if (spec.role === 'peer' && (spec.peers?.api?.length ?? 0) > 0) {
+      issue(['peers', 'api'], 'is written only for roles api and dual (peers-api.json)', 'ConflictingFields');
     }
     if (spec.role === 'api') {
       for (const field of ['harvester', 'voter'] as const) {
@@ -515,6 +583,8 @@ export type SymbolNodeSpecInput = z.input<typeof SymbolNodeSpecSchema>;
 export type NetworkPackage = NonNullable<SymbolNodeSpec['networkPackage']>;
 export type SecretKeyRef = NonNullable<SymbolNodeSpec['identitySecretRef']>;
 export type ResourceRequirements = NonNullable<SymbolNodeSpec['resources']>;
+export type PeersSpec = NonNullable<SymbolNodeSpec['peers']>;
+export type PeerSpec = NonNullable<PeersSpec['p2p']>[number];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Resource types

@@ -8,6 +8,7 @@
  *   and values that would inject lines are rejected.
  * - `nodeConfig`: the `/userconfig` files (properties, peer lists, rest.json) for a peer / light API / dual node,
  *   matching shoestring 0.2.3 `setup` except for the pod-networking deviations listed in that file.
+ * - `peers`: starting peers from nodewatch's answer (chosen as shoestring does) or a pinned list per preset.
  * - `keys`: main/node/remote/vrf accounts via symbol-sdk; private keys are `PrivateKeySecret`s that print as
  *   `[redacted]`.
  * - `certificates`: CA + node certificates for catapult's TLS (Ed25519, 2-certificate chain), and readers/checkers
@@ -20,4 +21,5 @@ export * from './certificates.js';
 export * from './keys.js';
 export * from './networkPackage.js';
 export * from './nodeConfig.js';
+export * from './peers.js';
 export * from './properties.js';

@@ -11,10 +11,17 @@
  *     the file is re-serialized (tab indent) instead of copied byte for byte.
  *  4. Edited `.properties` keep the template's formatting; shoestring rewrites every line of an edited file stripped of
  *     surrounding whitespace (e.g. `version = ` becomes `version =`). Values are the same.
- *  5. Peer lists come from the caller (shoestring downloads up to 20 random nodes from nodewatch); the file format and
- *     ordering are shoestring's. Unknown override keys throw (shoestring silently ignores them).
+ *  5. Peer lists come from the caller (symbol/peers.ts: the spec, nodewatch or a pinned list; shoestring downloads up
+ *     to 20 random nodes from nodewatch); the file format and ordering are shoestring's. Unknown override keys throw
+ *     (shoestring silently ignores them).
  *  6. `config-user.properties` paths are set explicitly to `CONTAINER_PATHS` (shoestring relies on the template,
  *     which has the same values), so a package with other paths cannot break the volume layout.
+ *  7. `config-node.properties [node] enableAddressReuse = true` (the sai package says false): the kubelet restarts a
+ *     crashed server in place, in the pod's network namespace, where the previous process's connections on port
+ *     7900 may still be in TIME-WAIT; without SO_REUSEADDR the new listener fails with `bind: Address already in
+ *     use` and aborts (seen on this project's first real run). catapult sets it only on its listening acceptor
+ *     (net/AsyncTcpServer.cpp); on Linux SO_REUSEADDR never lets a second process listen on a port that has a
+ *     listener, and the pod's network namespace is its own, so nothing else can take the port.
  * Not produced here (they belong to the Kubernetes manifests): docker-compose files, startup scripts, mongo/ init
  * scripts (see `NetworkPackage.list('mongo/')`), seed/, the HTTPS proxy.
  */
@@ -285,6 +292,8 @@ export function buildNodeConfig(pkg: NetworkPackage, settings: NodeSettings): Ma
     edit('finalization', 'finalization', 'enableVoting', true);
     edit('finalization', 'finalization', 'unfinalizedBlocksDuration', '0m');
   }
+  // deviation 7
+  edit('node', 'node', 'enableAddressReuse', true);
   edit('node', 'localnode', 'roles', nodeRolesString(settings));
   edit('node', 'localnode', 'host', settings.host);
   edit('node', 'localnode', 'friendlyName', settings.friendlyName);

@@ -1,6 +1,6 @@
 import { proxyActivities, patched, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/index.js';
-import type { NodeIdentity, NodeRef } from '../activities/types.js';
+import type { ConditionUpdate, NodeConfiguration, NodeEvent, NodeIdentity, NodeRef } from '../activities/types.js';
 import { failureOf, kubernetesStepOptions, waitForNodeReadyOptions } from './kubernetesSteps.js';
 import { nodeActionKey } from './searchAttributes.js';
 
@@ -13,6 +13,44 @@ const { waitForNodeReady } = proxyActivities<Activities>(waitForNodeReadyOptions
 export interface ProvisionNodeInput {
   ref: NodeRef;
   generation: number;
+}
+
+const OBJECTS_APPLIED = 'Secrets, ConfigMap, StatefulSet and Services are in place';
+
+/**
+ * The Provisioned condition names the starting peers; a node without any connects to nobody and never syncs,
+ * so that is a Warning Event and the condition's reason (catapult starts without complaint).
+ */
+function provisionedReport(configuration: NodeConfiguration | undefined): {
+  condition: ConditionUpdate;
+  event?: NodeEvent;
+} {
+  const peers = configuration?.peers;
+  if (peers === undefined) {
+    return { condition: { type: 'Provisioned', status: 'True', reason: 'ObjectsApplied', message: OBJECTS_APPLIED } };
+  }
+  if (peers.p2p > 0) {
+    return {
+      condition: {
+        type: 'Provisioned',
+        status: 'True',
+        reason: 'ObjectsApplied',
+        message: `${OBJECTS_APPLIED}; starting peers: ${peers.summary}`,
+      },
+    };
+  }
+  const message =
+    `peers-p2p.json lists no peer (${peers.summary}): the node will connect to nobody and not sync until ` +
+    `spec.peers names some`;
+  return {
+    condition: {
+      type: 'Provisioned',
+      status: 'True',
+      reason: 'NoKnownPeers',
+      message: `${OBJECTS_APPLIED}; ${message}`,
+    },
+    event: { type: 'Warning', reason: 'NoKnownPeers', message },
+  };
 }
 
 export type ProvisionOutcome =
@@ -44,31 +82,29 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
       event: { type: 'Normal', reason: 'Provisioning', message: `provisioning generation ${generation}` },
     });
     let identity: NodeIdentity;
+    let configuration: NodeConfiguration;
     if (patched('independent-steps-in-parallel')) {
       // Identity and configuration do not depend on each other: run them (and the progress report)
       // at once. The certificates' part of the pod's config hash is added by applyNodeWorkloads.
-      const [, withIdentity, configuration] = await Promise.all([
+      const [, withIdentity, configured] = await Promise.all([
         reportProvisioning,
         ensureNodeIdentity(ref, node.spec),
         ensureNodeConfiguration(ref, node.spec),
       ]);
       identity = withIdentity;
+      configuration = configured;
       await applyNodeWorkloads(ref, node.spec, configuration, identity);
     } else {
       await reportProvisioning;
       identity = await ensureNodeIdentity(ref, node.spec);
-      const configuration = await ensureNodeConfiguration(ref, node.spec, identity);
+      configuration = await ensureNodeConfiguration(ref, node.spec, identity);
       await applyNodeWorkloads(ref, node.spec, configuration);
     }
+    const provisioned = provisionedReport(patched('report-starting-peers') ? configuration : undefined);
     await reportNodeStatus(ref, {
       generation,
       conditions: [
-        {
-          type: 'Provisioned',
-          status: 'True',
-          reason: 'ObjectsApplied',
-          message: 'Secrets, ConfigMap, StatefulSet and Services are in place',
-        },
+        provisioned.condition,
         {
           type: 'Progressing',
           status: 'True',
@@ -83,6 +119,7 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
         image: node.spec.image,
         network: node.spec.network,
       },
+      ...(provisioned.event ? { event: provisioned.event } : {}),
     });
     await waitForNodeReady(ref);
     await reportNodeStatus(ref, {

@@ -4,11 +4,16 @@
  */
 export { configHash, type ConfigFiles } from './configHash.js';
 export {
+  ANNOTATION_PACKAGE_SHA256,
   buildMongoScriptsConfigMap,
+  buildNetworkPackageConfigMap,
   buildResourcesConfigMap,
   buildRestConfigMap,
   CONFIGMAP_MAX_BYTES,
   HARVESTING_FILE,
+  NETWORK_PACKAGE_CONFIGMAP_MAX_BYTES,
+  NETWORK_PACKAGE_CONFIGMAP_PREFIX,
+  networkPackageConfigMapName,
   REST_CONFIG_FILE,
 } from './configMaps.js';
 export {

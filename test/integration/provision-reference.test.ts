@@ -4,9 +4,9 @@
  * The unit reference test (test/unit/symbol-shoestring-reference.test.ts) compares the generator in isolation; this
  * one provisions real SymbolNodes through the running operator and compares the ConfigMaps it applied with what
  * shoestring 0.2.3 `setup` writes, run offline (test/support/shoestring.ts) for the same inputs: the same sai package
- * zip, features (PEER for a peer, full API for dual), host, friendly name, main account (CA) key and (empty) peer
- * lists. Only the deliberate deviations listed below may differ, and for each of them both actual values are
- * asserted, so a change on either side shows up.
+ * zip, features (PEER for a peer, full API for dual), host, friendly name, main account (CA) key and peer lists
+ * (given in spec.peers, so nodewatch is not asked and the lists are known). Only the deliberate deviations listed
+ * below may differ, and for each of them both actual values are asserted, so a change on either side shows up.
  */
 import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
@@ -51,9 +51,18 @@ const NODES: readonly ReferenceNode[] = [
  * Deliberate differences in `.properties`, from the deviation list at the top of symbol/nodeConfig.ts (numbers
  * refer to it); the unit reference test keeps the same list as `PROPERTY_DEVIATIONS` (not exported).
  * Deviation 4 (whitespace of edited files) is handled by {@link normalizeWhitespace}; 5 (peer lists) does not arise
- * because both sides get empty lists; 6 (explicit config-user.properties paths) equals the template's values.
+ * because both sides get the same lists; 6 (explicit config-user.properties paths) equals the template's values.
  */
 const PROPERTY_DEVIATIONS = [
+  {
+    // deviation 7: a server restarted in place in its pod must bind 7900 again while old connections linger
+    file: 'config-node.properties',
+    section: 'node',
+    key: 'enableAddressReuse',
+    shoestring: 'false',
+    ours: 'true',
+    roles: ['peer', 'dual'] as Role[],
+  },
   {
     // deviation 1: REST reaches the server over loopback in the pod; 172.20.0.25 is REST in docker-compose
     file: 'config-node.properties',
@@ -107,6 +116,46 @@ function setPath(object: unknown, path: readonly string[], value: unknown): void
 const decode = (secret: k8s.V1Secret, key: string): string =>
   Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
 
+interface Peer {
+  publicKey: string;
+  host: string;
+  port: number;
+  apiPort?: number;
+  name: string;
+  roles: string;
+}
+
+/** Starting peers, as spec.peers says them and as shoestring's NodeDownloader writes them. */
+const PEERS: { p2p: Peer[]; api: Peer[] } = {
+  p2p: [
+    { publicKey: 'F'.repeat(64), host: 'peer-z.example.org', port: 7900, name: 'zeta', roles: 'Peer' },
+    {
+      publicKey: '0A'.repeat(32),
+      host: 'dual-a.example.org',
+      port: 7900,
+      apiPort: 3001,
+      name: 'Älpha ✓',
+      roles: 'Peer,Api,Voting',
+    },
+  ],
+  api: [
+    {
+      publicKey: 'C'.repeat(64),
+      host: 'api-c.example.org',
+      port: 7900,
+      apiPort: 3000,
+      name: 'api-c',
+      roles: 'Peer,Api',
+    },
+  ],
+};
+const asShoestring = (peers: Peer[]) =>
+  peers.map((p) => ({
+    publicKey: p.publicKey,
+    endpoint: { host: p.host, port: p.port, ...(p.apiPort !== undefined ? { api_port: p.apiPort } : {}) },
+    metadata: { name: p.name, roles: p.roles },
+  }));
+
 function specOf(node: ReferenceNode): SymbolNodeSpecInput {
   return {
     ...saiPeerSpec,
@@ -114,6 +163,7 @@ function specOf(node: ReferenceNode): SymbolNodeSpecInput {
     hostName: HOST,
     friendlyName: node.friendlyName,
     identitySecretRef: { name: `${node.name}-main-key` },
+    peers: node.role === 'dual' ? PEERS : { p2p: PEERS.p2p },
     ...(node.role === 'dual' ? { restImage: 'symbolplatform/symbol-rest:2.5.1', mongoImage: 'mongo:7.0.16' } : {}),
   };
 }
@@ -157,8 +207,8 @@ test("the ConfigMaps the operator applies for a peer and a dual node match shoes
               nodeCommonName: defaultNodeCommonName(node.friendlyName, HOST),
               host: HOST,
               friendlyName: node.friendlyName,
-              peersP2p: [],
-              peersApi: [],
+              peersP2p: asShoestring(PEERS.p2p),
+              peersApi: asShoestring(PEERS.api),
               finalizationEpoch: 1,
             });
           }),

@@ -39,6 +39,7 @@ interface Node {
   type?: string;
   properties?: Record<string, Node>;
   additionalProperties?: Node | boolean;
+  items?: Node;
   required?: string[];
   enum?: unknown[];
   default?: unknown;
@@ -53,6 +54,7 @@ function normalise(raw: unknown): Node {
   const s = raw as V1JSONSchemaProps & Record<string, unknown>;
   const props = s.properties as Record<string, unknown> | undefined;
   const additional = s.additionalProperties as unknown;
+  const items = s.items as unknown;
   return {
     type: s.type,
     properties: props && Object.fromEntries(Object.entries(props).map(([k, v]) => [k, normalise(v)])),
@@ -60,6 +62,7 @@ function normalise(raw: unknown): Node {
       typeof additional === 'object' && additional !== null
         ? normalise(additional)
         : (additional as boolean | undefined),
+    items: typeof items === 'object' && items !== null ? normalise(items) : undefined,
     required: s.required,
     enum: s._enum ?? (s.enum as unknown[] | undefined),
     default: s._default ?? s.default,
@@ -117,6 +120,12 @@ function compare(path: string, c: Node, zz: Node, problems: string[]): void {
       const zChild = zz.properties?.[key];
       if (zChild) compare(`${path}.${key}`, c.properties![key]!, zChild, problems);
     }
+  }
+  if (c.type === 'array') {
+    if (c.items === undefined || zz.items === undefined) problems.push(`${path}: items missing on one side`);
+    else compare(`${path}[]`, c.items, zz.items, problems);
+  }
+  if (c.type === 'object') {
     const cAdd = c.additionalProperties;
     const zAdd = zz.additionalProperties;
     if (typeof cAdd === 'object') {
@@ -163,6 +172,12 @@ void describe('SymbolNode CRD', () => {
 
   void it('uses the shared patterns and limits where zod checks in code', () => {
     const p = crdSpec.properties!;
+    for (const list of ['p2p', 'api']) {
+      const peer = p.peers?.properties?.[list]?.items?.properties;
+      assert.equal(peer?.host?.pattern, PATTERNS.hostName, `peers.${list}[].host`);
+      assert.equal(peer?.host?.maxLength, HOST_NAME_MAX_LENGTH);
+      assert.ok((peer?.host?.validations ?? []).some((v) => v.rule.includes('isIP(self)')));
+    }
     assert.equal(p.hostName?.pattern, PATTERNS.hostName);
     assert.equal(p.hostName?.maxLength, HOST_NAME_MAX_LENGTH);
     assert.equal(p.friendlyName?.pattern, PATTERNS.friendlyName);

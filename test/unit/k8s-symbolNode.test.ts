@@ -180,6 +180,50 @@ void describe('parseSymbolNode: precise failures', () => {
     assert.match(requestOverLimit.message, /spec\.resources\.requests\.memory: "8Gi" must not exceed/);
   });
 
+  void it('takes starting peers with the defaults of the CRD, and rejects what catapult could not read', () => {
+    const key = 'ab'.repeat(32);
+    const ok = parseSpec({ peers: { p2p: [{ publicKey: key, host: 'seed.example.org' }] } });
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.node.spec.peers, {
+      p2p: [{ publicKey: key, host: 'seed.example.org', port: 7900, name: '', roles: 'Peer' }],
+    });
+    const full = parseSpec({
+      role: 'dual',
+      ...API_IMAGES,
+      peers: {
+        p2p: [],
+        api: [{ publicKey: key.toUpperCase(), host: '2001:db8::7', port: 7901, apiPort: 3001, roles: 'Peer,Api' }],
+      },
+    });
+    assert.ok(full.ok, full.ok ? '' : full.message);
+
+    const bad = failed(
+      parseSpec({
+        peers: {
+          p2p: [
+            { publicKey: 'xyz', host: 'seed.example.org' },
+            { publicKey: key, host: 'seed..example.org' },
+            { publicKey: key, host: 'seed.example.org', port: 70000 },
+            { publicKey: key, host: 'seed.example.org', roles: 'Peer,Harvester' },
+            { publicKey: key, host: 'seed.example.org', extra: 1 },
+          ],
+        },
+      }),
+    );
+    const byPath = Object.fromEntries(bad.issues.map((i) => [i.path, i]));
+    assert.match(byPath['spec.peers.p2p[0].publicKey']?.message ?? '', /is not a public key \(64 hex digits\)/);
+    assert.equal(byPath['spec.peers.p2p[1].host']?.reason, 'InvalidHostName');
+    assert.match(byPath['spec.peers.p2p[2].port']?.message ?? '', /70000 is not a TCP port/);
+    assert.match(byPath['spec.peers.p2p[3].roles']?.message ?? '', /Peer, Api, Voting, IPv4, IPv6/);
+    assert.equal(byPath['spec.peers.p2p[4].extra']?.reason, 'UnknownField');
+
+    const apiOnPeer = failed(parseSpec({ peers: { api: [{ publicKey: key, host: 'a.example.org' }] } }));
+    assert.equal(apiOnPeer.reason, 'ConflictingFields');
+    assert.match(apiOnPeer.message, /^spec\.peers\.api: is written only for roles api and dual/);
+    const tooMany = failed(parseSpec({ peers: { p2p: Array(65).fill({ publicKey: key, host: 'a.example.org' }) } }));
+    assert.match(tooMany.message, /spec\.peers\.p2p: must have at most 64 entries/);
+  });
+
   void it('reports required and unknown fields and wrong types', () => {
     const r = failed(parseSymbolNode({ ...resource({}), spec: { network: 'sai', replicas: 3, harvester: 'yes' } }));
     const byPath = Object.fromEntries(r.issues.map((i) => [i.path, i]));

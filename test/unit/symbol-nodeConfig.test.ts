@@ -77,9 +77,12 @@ void describe('node configuration per role', () => {
     );
   });
 
-  void it('peer: disables harvesting and sets the node identity, nothing else', () => {
+  void it('peer: disables harvesting, allows address reuse and sets the node identity, nothing else', () => {
     const files = buildNodeConfig(pkg, base);
+    assert.equal(pkg.properties('resources/config-node.properties').get('node', 'enableAddressReuse'), 'false');
     assert.deepEqual(changes(files, 'resources/config-node.properties'), {
+      // deviation 7: a server restarted in place must bind 7900 again despite TIME-WAIT connections
+      'node.enableAddressReuse': 'true',
       'localnode.host': 'node-1.example.org',
       'localnode.friendlyName': 'node-1',
     });

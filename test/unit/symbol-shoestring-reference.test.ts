@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,15 +31,30 @@ import {
   createNodeCertificate,
   defaultCaCommonName,
   defaultNodeCommonName,
+  formatPeersFile,
   loadNetworkPackageFromZip,
+  parseNodewatchNodes,
+  peersFromNodewatch,
   publicKeyFromPem,
   publicKeyToPem,
   verifyCatapultChain,
 } from '../../symbol/index.js';
+import { startNodewatchStandIn, standInNodeLists } from '../support/nodewatch.js';
 import { saiPackageZip } from '../support/paths.js';
 import { SHOESTRING_VERSION, ensureShoestring, runShoestringSetup, shoestringVenvDir } from '../support/shoestring.js';
 
 const run = promisify(execFile);
+
+/** shoestring's own peer download (internal/PeerDownloader.py) against a nodewatch URL, into a directory. */
+const DOWNLOAD_PEERS = [
+  'import asyncio, gettext, sys',
+  'from pathlib import Path',
+  'import shoestring',
+  'from shoestring.internal.PeerDownloader import download_peers',
+  "lang = Path(shoestring.__file__).resolve().parent / 'lang'",
+  "gettext.translation('messages', localedir=lang, languages=('en',)).install()",
+  'asyncio.run(download_peers(sys.argv[1], Path(sys.argv[2]), True))',
+].join('\n');
 
 // An IP: shoestring DNS-resolves non-IP hosts, which needs a resolver; TEST-NET-1 is never contacted.
 const HOST = '192.0.2.10';
@@ -90,8 +105,17 @@ const CASES: ReferenceCase[] = [
   { name: 'peer + harvester', features: 'HARVESTER', lightApi: false, role: 'peer', harvester: true, voter: false },
 ];
 
-/** Deliberate differences in .properties (nodeConfig.ts deviations 1 and 2). */
+/** Deliberate differences in .properties (nodeConfig.ts deviations 1, 2 and 7). */
 const PROPERTY_DEVIATIONS = [
+  {
+    path: 'resources/config-node.properties',
+    section: 'node',
+    key: 'enableAddressReuse',
+    shoestring: 'false',
+    ours: 'true',
+    applies: (_c: ReferenceCase) => true,
+    why: 'a server restarted in place in its pod must bind 7900 again while old connections are in TIME-WAIT',
+  },
   {
     path: 'resources/config-node.properties',
     section: 'node',
@@ -227,6 +251,28 @@ void describe(`shoestring ${SHOESTRING_VERSION} reference`, () => {
     { timeout: 15 * 60_000 },
   );
   after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  void it("peer lists from nodewatch: byte for byte what shoestring's download_peers writes from the same answers", async () => {
+    // At most 20 eligible nodes per list, so shoestring's random choice keeps them all and both sides must agree.
+    const all = standInNodeLists();
+    const lists = { peer: all.peer.slice(0, 12), api: all.api };
+    const standIn = await startNodewatchStandIn(lists);
+    try {
+      const dir = join(scratch, 'nodewatch-peers');
+      mkdirSync(dir);
+      await run(python, ['-c', DOWNLOAD_PEERS, standIn.url, dir], { timeout: 60_000 });
+      assert.deepEqual(standIn.requests, ['/testnet/api/symbol/nodes/peer', '/testnet/api/symbol/nodes/api']);
+      const ours = peersFromNodewatch(
+        { peer: parseNodewatchNodes(lists.peer, 'peer'), api: parseNodewatchNodes(lists.api, 'api') },
+        { seed: 'symbol/reference' },
+      );
+      assert.equal(ours.p2p.length, 11, 'one of the 12 has no endpoint');
+      assert.equal(readFileSync(join(dir, 'peers-p2p.json'), 'utf8'), formatPeersFile('p2p', ours.p2p));
+      assert.equal(readFileSync(join(dir, 'peers-api.json'), 'utf8'), formatPeersFile('api', ours.api));
+    } finally {
+      await standIn.close();
+    }
+  });
 
   for (const c of CASES) {
     void it(`${c.name}: same userconfig/ as shoestring, except the listed deviations`, () => {
