@@ -15,7 +15,7 @@
  */
 import type { V1ContainerStateTerminated, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { ConditionUpdate } from '../k8s/conditions.js';
-import { CONTAINERS } from '../k8s/objects/layout.js';
+import { CONTAINERS, REPAIRS_LOCK_IN_PLACE_MARKER } from '../k8s/objects/layout.js';
 
 export const POD_PROBLEM_KINDS = [
   'PodFailed',
@@ -139,6 +139,8 @@ const LOCK_FILES: Record<string, string> = {
 };
 
 const MAX_DETAIL = 200;
+/** What catapult (or seed-init) printed last, as it reaches a condition message and an Event. */
+export const MAX_LOG_DETAIL = 400;
 
 /** 0 is the most severe. */
 export function severityRank(kind: PodProblemKind): number {
@@ -185,6 +187,45 @@ export function isUncleanTermination(t: V1ContainerStateTerminated): boolean {
   return !CLEAN_EXIT_CODES.includes(unsignedExitCode(t.exitCode));
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPE = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+/** `2016-04-24 12:22:06.358231 0x00007FFF774EB000: <fatal> (process::ProcessMain.cpp@139) message` (utils/Logging.cpp). */
+const CATAPULT_LOG_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: 0x[0-9A-Fa-f]+:)? <([a-z]+)> \([^)]*\) ?(.*)$/;
+
+/**
+ * One line out of a container's termination message, which with `FallbackToLogsOnError` is the tail of its log
+ * (up to 80 lines): catapult's colour codes, time stamps, thread ids and source locations dropped; its last
+ * `<fatal>`/`<error>` lines if there are any (what went wrong, not the shutdown chatter after it), else the last
+ * lines; at most `max` characters, keeping the end, where the cause is.
+ */
+export function summariseTerminationMessage(text: string | undefined, max = MAX_LOG_DETAIL): string {
+  const lines = (text ?? '')
+    .replace(ANSI_ESCAPE, '')
+    .split(/\r\n|\r|\n/)
+    .map((raw) => {
+      const line = raw.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+      const match = CATAPULT_LOG_LINE.exec(line);
+      if (!match) return { level: undefined, text: line };
+      return { level: match[1], text: `<${match[1]}> ${(match[2] ?? '').trim()}`.trim() };
+    })
+    .filter((line) => line.text !== '');
+  const serious = lines.filter((line) => line.level === 'fatal' || line.level === 'error');
+  const chosen = (serious.length > 0 ? serious : lines).slice(-3).map((line) => line.text);
+  const joined = chosen.join(' | ');
+  return joined.length <= max ? joined : `…${joined.slice(joined.length - (max - 1))}`;
+}
+
+/**
+ * True when the container's start repairs a stale lock itself (a peer's server, k8s/objects/layout.ts): its crash
+ * heals on the kubelet's in-place restart, so the operator's recovery is needed only when that restart fails too.
+ */
+export function repairsLockInPlace(pod: V1Pod, container: string): boolean {
+  const spec = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === container);
+  return (spec?.command ?? []).some((part) => part.includes(REPAIRS_LOCK_IN_PLACE_MARKER));
+}
+
 export function classifyPod(pod: V1Pod, context: ClassifyContext): PodProblem[] {
   const problems: PodProblem[] = [];
   const lost = stuckOnLostNode(pod, context);
@@ -196,7 +237,7 @@ export function classifyPod(pod: V1Pod, context: ClassifyContext): PodProblem[] 
   const server = statuses.find((cs) => cs.name === CONTAINERS.server);
   const serverRuns = server?.state?.running !== undefined && server.state.running !== null;
   for (const cs of statuses) {
-    const candidates = containerCandidates(cs, context, deleting);
+    const candidates = containerCandidates(cs, context, deleting, repairsLockInPlace(pod, cs.name));
     if (serverRuns && !deleting && isDown(cs)) {
       if (cs.name === CONTAINERS.mongo) candidates.push(dependencyDown(cs, 'MongoDown'));
       if (cs.name === CONTAINERS.broker) candidates.push(dependencyDown(cs, 'BrokerDown'));
@@ -280,7 +321,7 @@ function describeTermination(container: string, t: V1ContainerStateTerminated, w
   } else if (code === EXIT_SIGKILL && t.reason !== 'OOMKilled') {
     text += ': killed by SIGKILL (liveness probe or grace period exceeded)';
   }
-  const detail = oneLine(t.message);
+  const detail = summariseTerminationMessage(t.message);
   if (detail && !(lock && /instance lock/i.test(detail))) text += `: ${detail}`;
   return text;
 }
@@ -293,10 +334,15 @@ function uncleanReason(t: V1ContainerStateTerminated): string {
   return 'NonZeroExit';
 }
 
-/** The termination that tells why the container is (or was just) down, if it is still news. */
+/**
+ * The termination that tells why the container is (or was just) down, if it is still news. For a container that
+ * repaired itself in place and runs again, only a rise of its restart count is news once a count is known: the
+ * crash is then reported once, and cleared at the next look.
+ */
 function relevantTermination(
   cs: V1ContainerStatus,
   context: ClassifyContext,
+  selfRepairing: boolean,
 ): { t: V1ContainerStateTerminated; current: boolean } | undefined {
   if (cs.state?.terminated) return { t: cs.state.terminated, current: true };
   const last = cs.lastState?.terminated;
@@ -304,6 +350,7 @@ function relevantTermination(
   if (!cs.state?.running) return { t: last, current: false };
   const previous = context.previousRestarts?.[cs.name];
   if (previous !== undefined && (cs.restartCount ?? 0) > previous) return { t: last, current: false };
+  if (selfRepairing && previous !== undefined) return undefined;
   const finished = toMillis(last.finishedAt);
   const window = context.recentTerminationMs ?? DEFAULT_RECENT_TERMINATION_MS;
   if (finished !== undefined && context.now.getTime() - finished <= window) return { t: last, current: false };
@@ -320,26 +367,39 @@ const CONTAINER_ERROR_REASONS = [
   'PostStartHookError',
 ];
 
-function containerCandidates(cs: V1ContainerStatus, context: ClassifyContext, deleting: boolean): Candidate[] {
+function containerCandidates(
+  cs: V1ContainerStatus,
+  context: ClassifyContext,
+  deleting: boolean,
+  selfRepairing: boolean,
+): Candidate[] {
   const name = cs.name;
   const out: Candidate[] = [];
   const restarts = cs.restartCount ?? 0;
   const base = { container: name, restartCount: restarts };
-  const term = relevantTermination(cs, context);
+  const term = relevantTermination(cs, context, selfRepairing);
   const stateful = holdsCatapultState(name);
 
   // The termination behind the current state (current, or the last one if it is still news).
   // While the pod is deleted only the shutdown itself is news (e.g. SIGKILL after the grace period).
   if (term && isUncleanTermination(term.t) && (term.current || !deleting)) {
     const code = unsignedExitCode(term.t.exitCode);
-    const fragment = describeTermination(name, term.t, term.current ? 'exited' : 'last exited');
+    let fragment = describeTermination(name, term.t, term.current ? 'exited' : 'last exited');
     const oom = term.t.reason === 'OOMKilled';
+    // Just stopped (the kubelet restarts it now) or running again: its own start repairs a left lock. Waiting
+    // in CrashLoopBackOff means that repair failed, and the operator's recovery takes over.
+    const repairsItself = selfRepairing && !deleting && (term.current || cs.state?.running !== undefined);
+    if (repairsItself) {
+      fragment += term.current
+        ? '; its restart in place runs catapult.recovery first if a lock file was left'
+        : '; restarted in place (its start runs catapult.recovery first if a lock file was left)';
+    }
     out.push({
       ...base,
       kind: oom ? 'OOMKilled' : 'UncleanExit',
       reason: oom ? 'OOMKilled' : uncleanReason(term.t),
       fragment,
-      uncleanStop: stateful,
+      uncleanStop: stateful && !repairsItself,
       remediable: true,
       exitCode: code,
     });

@@ -150,7 +150,12 @@ export class NodePodWatcher {
     this.restarts.set(id, restartCounts(pod));
     const summary = summarise(problems);
     const podReady = isPodReady(pod);
-    const key = `${podReady}|${problems.map(problemKey).sort().join(',')}`;
+    // An unclean stop is news even when the problem's key stays: e.g. a peer's server that was OOM-killed while
+    // repairing itself in place, then fails its restart too (CrashLoopBackOff), now needs the operator's recovery.
+    const key = `${podReady}|${problems
+      .map((p) => `${problemKey(p)}${p.uncleanStop ? '/unclean' : ''}`)
+      .sort()
+      .join(',')}`;
     if (this.lastReported.get(id) === key) return;
     this.lastReported.set(id, key);
     const podIdentity = { pod: pod.metadata?.name ?? '', podUid: pod.metadata?.uid ?? '' };

@@ -89,8 +89,67 @@ export const SEED_INIT_COMMAND = ['node', '/app/dist/worker/seedInit.js'] as con
  */
 const RAISE_NOFILE = 'ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true';
 
-export function catapultCommand(binary: 'catapult.server' | 'catapult.broker'): string[] {
-  return ['/bin/sh', '-c', `${RAISE_NOFILE}; exec ${CATAPULT_BIN}/${binary} /userconfig`];
+/**
+ * Marks a start script that repairs a stale lock itself before the server starts. The pod watcher reads it from
+ * the pod's spec (worker/podProblems.ts): such a container's crash heals on its in-place restart and needs the
+ * operator's recovery only if that restart fails too. Pods from before the script have no marker.
+ */
+export const REPAIRS_LOCK_IN_PLACE_MARKER = '# symbol-node-operator: repairs a stale lock in place';
+
+/**
+ * catapult.server of a peer node. The kubelet restarts a crashed server container in place (SIGKILL, OOM kill,
+ * abort at boot) without running the init containers again, so the recovery init container cannot help; a left
+ * `server.lock` would make every restart exit 253 until the pod is recreated. Nothing else in a peer's pod uses
+ * /data while this container is down, so the start itself runs catapult.recovery first (0.2 s on a small chain;
+ * it replays what the spool needs and removes server.lock), then replaces itself with the server. A
+ * `recovery.lock` is left only by a recovery that was killed: removed, and recovery starts over (it is
+ * restartable). A failing recovery fails the start (set -e), and the kubelet tries again with back-off.
+ * Constant text (POSIX sh and busybox rm only), nothing from the spec.
+ */
+export const PEER_SERVER_START_SCRIPT = [
+  REPAIRS_LOCK_IN_PLACE_MARKER,
+  'set -eu',
+  RAISE_NOFILE,
+  'if [ -e /data/server.lock ] || [ -e /data/recovery.lock ]; then',
+  '  echo "server: a lock file in /data shows that catapult did not stop cleanly; running catapult.recovery first"',
+  '  rm -f /data/recovery.lock',
+  `  ${CATAPULT_BIN}/catapult.recovery /userconfig`,
+  '  echo "server: catapult.recovery finished; starting catapult.server"',
+  'fi',
+  `exec ${CATAPULT_BIN}/catapult.server /userconfig`,
+].join('\n');
+
+/**
+ * catapult.server or catapult.broker of an API/dual node. Server and broker share /data, and recovery assumes
+ * both are stopped (it repairs the broker's queues too), so a container restarted in place beside a running
+ * partner must not run it. A left lock instead ends the start at once with exit 253 — catapult's own status for
+ * "could not acquire instance lock", which the pod watcher classifies as a stale lock — and a line saying why, so
+ * the operator's remediation stops the node, runs catapult.recovery as a Job and starts it again (a recreated pod
+ * gets the recovery init container). Constant text.
+ */
+export function apiCatapultStartScript(binary: 'catapult.server' | 'catapult.broker'): string {
+  const lock = binary === 'catapult.server' ? 'server.lock' : 'broker.lock';
+  const name = binary.slice('catapult.'.length);
+  return [
+    'set -eu',
+    RAISE_NOFILE,
+    `if [ -e /data/${lock} ]; then`,
+    `  echo "${name}: /data/${lock} is left from a run that did not stop cleanly; catapult.recovery cannot run` +
+      ` while the other catapult process of the pod uses /data: the operator stops the node and runs it as a Job" >&2`,
+    '  exit 253',
+    'fi',
+    `exec ${CATAPULT_BIN}/${binary} /userconfig`,
+  ].join('\n');
+}
+
+/** The command of a catapult container: the peer server repairs a stale lock in place, API roles do not. */
+export function catapultCommand(
+  binary: 'catapult.server' | 'catapult.broker',
+  role: 'peer' | 'api' = 'peer',
+): string[] {
+  const script =
+    role === 'peer' && binary === 'catapult.server' ? PEER_SERVER_START_SCRIPT : apiCatapultStartScript(binary);
+  return ['/bin/sh', '-c', script];
 }
 
 /**

@@ -21,9 +21,14 @@
  *
  * Crashes: every catapult process leaves `<data>/<process>.lock` when it dies; the next start fails until
  * catapult.recovery has run. Init containers run when the pod starts, not when one container restarts in
- * place, so either BuildContext.restartAllContainersOnCrash (Kubernetes ≥ 1.36) restarts the whole pod on a
- * non-zero exit, or the operator repairs it: worker/podWatcher.ts sees the crash and workflows/remediateNode.ts
- * stops the node, runs catapult.recovery as a Job on its volume (recoveryJob.ts) and starts it again.
+ * place. A peer's server start runs catapult.recovery itself when it finds a lock (layout.ts
+ * PEER_SERVER_START_SCRIPT), so most crashes heal on the kubelet's in-place restart. The server and broker of an
+ * API node share /data, so their starts only report a left lock (exit 253); then either
+ * BuildContext.restartAllContainersOnCrash (Kubernetes ≥ 1.36) restarts the whole pod on a non-zero exit, or the
+ * operator repairs it: worker/podWatcher.ts sees the crash and workflows/remediateNode.ts stops the node, runs
+ * catapult.recovery as a Job on its volume (recoveryJob.ts) and starts it again. A failed catapult (or
+ * seed-init) container leaves the tail of its log as its termination message (FallbackToLogsOnError), so what it
+ * printed before it failed reaches the SymbolNode's condition and Event.
  *
  * Security: non-root (uid/gid 1000, as shoestring), fsGroup 1000 with OnRootMismatch (no recursive chown of a
  * multi-hundred-GB volume on every start), no privilege escalation, all capabilities dropped, RuntimeDefault
@@ -84,6 +89,12 @@ const containerSecurity: V1SecurityContext = {
 };
 
 const tcp = (port: number, o: Omit<V1Probe, 'tcpSocket'>): V1Probe => ({ tcpSocket: { port }, ...o });
+
+/**
+ * catapult writes no termination message file; with this the kubelet takes the tail of the container's log
+ * (at most 80 lines or 2 KB) when it fails, and the pod watcher puts its last lines into the problem it reports.
+ */
+const LOG_TAIL_ON_ERROR = { terminationMessagePolicy: 'FallbackToLogsOnError' } as const;
 
 /** catapult loads (or imports) its state before it listens: up to an hour on a large chain. */
 const SERVER_PROBES = {
@@ -165,6 +176,7 @@ function seedInitContainer(node: ParsedSymbolNode, ctx: BuildContext): V1Contain
     ],
     resources: DEFAULT_RESOURCES.seedInit,
     securityContext: containerSecurity,
+    ...LOG_TAIL_ON_ERROR,
   };
 }
 
@@ -180,6 +192,7 @@ export function recoveryContainer(node: ParsedSymbolNode, script = RECOVERY_SCRI
     // Recovery reloads the chain state like the server does.
     resources: serverResources(node),
     securityContext: containerSecurity,
+    ...LOG_TAIL_ON_ERROR,
   };
 }
 
@@ -194,13 +207,14 @@ function serverContainer(node: ParsedSymbolNode, ctx: BuildContext, sidecar: boo
     name: CONTAINERS.server,
     image: node.spec.image,
     imagePullPolicy: 'IfNotPresent',
-    command: catapultCommand('catapult.server'),
+    command: catapultCommand('catapult.server', isApiRole(node.spec.role) ? 'api' : 'peer'),
     env: CATAPULT_ENV,
     ports: [port],
     volumeMounts: catapultMounts(node, node.spec.harvester ? VOLUMES.serverResources : VOLUMES.resources, true),
     resources: serverResources(node),
     ...SERVER_PROBES,
     securityContext: containerSecurity,
+    ...LOG_TAIL_ON_ERROR,
     ...(sidecar ? { restartPolicy: 'Always' } : {}),
     ...crashRules(ctx),
   };
@@ -211,7 +225,7 @@ function brokerContainer(node: ParsedSymbolNode, ctx: BuildContext): V1Container
     name: CONTAINERS.broker,
     image: node.spec.image,
     imagePullPolicy: 'IfNotPresent',
-    command: catapultCommand('catapult.broker'),
+    command: catapultCommand('catapult.broker', 'api'),
     env: CATAPULT_ENV,
     ports: [{ name: 'broker', containerPort: PORTS.broker, protocol: 'TCP' }],
     volumeMounts: catapultMounts(node, VOLUMES.resources, false),
@@ -219,6 +233,7 @@ function brokerContainer(node: ParsedSymbolNode, ctx: BuildContext): V1Container
     startupProbe: tcp(PORTS.broker, { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 360 }),
     livenessProbe: tcp(PORTS.broker, { periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 10 }),
     securityContext: containerSecurity,
+    ...LOG_TAIL_ON_ERROR,
     restartPolicy: 'Always',
     ...crashRules(ctx),
   };

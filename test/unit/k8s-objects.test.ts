@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { V1Container, V1ObjectMeta } from '@kubernetes/client-node';
 
+import { createHash } from 'node:crypto';
 import {
+  ANNOTATION_PACKAGE_SHA256,
+  apiCatapultStartScript,
+  buildNetworkPackageConfigMap,
+  buildRecoveryJob,
+  NETWORK_PACKAGE_CONFIGMAP_MAX_BYTES,
+  NETWORK_PACKAGE_CONFIGMAP_PREFIX,
+  networkPackageConfigMapName,
+  PEER_SERVER_START_SCRIPT,
   buildCertificatesSecret,
   buildHarvestingSecret,
   buildHeadlessService,
@@ -34,7 +43,7 @@ import {
   type ParsedSymbolNode,
 } from '../../k8s/symbolNode.js';
 import { NETWORK_PACKAGE_PRESETS, type PinnedChecksum } from '../../symbol/networkPackage.js';
-import { saiPackageDir } from '../support/paths.js';
+import { saiPackageDir, saiPackageZip } from '../support/paths.js';
 import {
   allContainers,
   API_IMAGES,
@@ -268,6 +277,77 @@ void describe('StatefulSet', () => {
       assert.deepEqual(c.env?.find((e) => e.name === 'LD_LIBRARY_PATH')?.value, '/usr/catapult/lib:/usr/catapult/deps');
     }
     assert.equal(podSpec(buildStatefulSet(parsed(), context())).terminationGracePeriodSeconds, 300);
+  });
+
+  void it("repairs a left lock in a peer server's own start, never in an API node's server or broker", () => {
+    const peer = container(buildStatefulSet(parsed(), context()), CONTAINERS.server);
+    assert.deepEqual(peer.command, ['/bin/sh', '-c', PEER_SERVER_START_SCRIPT]);
+    assert.match(
+      PEER_SERVER_START_SCRIPT,
+      /catapult\.recovery \/userconfig\n.*\nfi\nexec \/usr\/catapult\/bin\/catapult\.server/,
+    );
+    for (const role of ['api', 'dual'] as const) {
+      const sts = buildStatefulSet(parsed(ROLES_FIXTURES[role]), context());
+      for (const [name, binary] of [
+        [CONTAINERS.server, 'catapult.server'],
+        [CONTAINERS.broker, 'catapult.broker'],
+      ] as const) {
+        const script = container(sts, name).command?.[2] ?? '';
+        assert.equal(script, apiCatapultStartScript(binary), `${role} ${name}`);
+        assert.ok(!script.includes('catapult.recovery /userconfig'), `${role} ${name} never runs recovery`);
+        assert.match(script, /exit 253/);
+      }
+    }
+  });
+
+  void it('hands the tail of the log of a failed catapult or seed-init container to its termination message', () => {
+    for (const role of ['peer', 'api', 'dual'] as const) {
+      const sts = buildStatefulSet(parsed(ROLES_FIXTURES[role]), context());
+      for (const c of allContainers(sts)) {
+        const catapult = [CONTAINERS.server, CONTAINERS.broker, CONTAINERS.recovery, CONTAINERS.seedInit];
+        const want = (catapult as string[]).includes(c.name) ? 'FallbackToLogsOnError' : undefined;
+        assert.equal(c.terminationMessagePolicy, want, `${role} ${c.name}`);
+      }
+    }
+    const job = buildRecoveryJob(parsed(), { run: 1, attempt: 1, reason: 'SigKilled' });
+    assert.equal(job.spec?.template.spec?.containers[0]?.terminationMessagePolicy, 'FallbackToLogsOnError');
+  });
+
+  void it('publishes an operator-held network package as one immutable ConfigMap per content, for seed-init', () => {
+    const zip = new Uint8Array(readFileSync(saiPackageZip));
+    const sha256 = createHash('sha256').update(zip).digest('hex');
+    const cm = buildNetworkPackageConfigMap('symbol', zip);
+    assert.equal(cm.metadata?.name, `${NETWORK_PACKAGE_CONFIGMAP_PREFIX}${sha256.slice(0, 12)}`);
+    assert.equal(cm.metadata?.name, networkPackageConfigMapName(zip));
+    assert.equal(cm.metadata?.namespace, 'symbol');
+    assert.equal(cm.metadata?.ownerReferences, undefined, 'shared by the namespace, owned by no node');
+    assert.equal(cm.metadata?.labels?.['app.kubernetes.io/managed-by'], 'symbol-node-operator');
+    assert.equal(cm.metadata?.annotations?.[ANNOTATION_PACKAGE_SHA256], sha256);
+    assert.equal(cm.immutable, true);
+    assert.deepEqual(Object.keys(cm.binaryData ?? {}), ['package.zip']);
+    assert.ok(Buffer.from(cm.binaryData!['package.zip']!, 'base64').equals(zip));
+    assert.equal(cm.data, undefined);
+    assert.ok(zip.byteLength < NETWORK_PACKAGE_CONFIGMAP_MAX_BYTES, 'sai fits');
+    assert.throws(
+      () => buildNetworkPackageConfigMap('symbol', new Uint8Array(NETWORK_PACKAGE_CONFIGMAP_MAX_BYTES + 1)),
+      /does not fit a ConfigMap/,
+    );
+    // seed-init reads it through the package volume, with the checksum
+    const seedPackage: SeedPackageSource = {
+      kind: 'configMap',
+      name: networkPackageConfigMapName(zip),
+      key: 'package.zip',
+      checksum: { algorithm: 'sha256', hex: sha256 },
+    };
+    const sts = buildStatefulSet(parsed(), context({ seedPackage }));
+    const seedInit = container(sts, CONTAINERS.seedInit);
+    assert.deepEqual(seedInit.args?.slice(-4), [
+      '--package-file',
+      '/package/package.zip',
+      '--package-checksum',
+      `sha256:${sha256}`,
+    ]);
+    assert.ok(podSpec(sts).volumes?.some((v) => v.configMap?.name === networkPackageConfigMapName(zip)));
   });
 
   void it('runs recovery only when a lock file was left behind, with a constant script', () => {

@@ -3,14 +3,17 @@ import { describe, it } from 'node:test';
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 
 import { CONDITION_REASON_PATTERN, setCondition } from '../../k8s/conditions.js';
-import { CONTAINERS } from '../../k8s/objects/layout.js';
+import { catapultCommand, CONTAINERS } from '../../k8s/objects/layout.js';
 import {
   classifyPod,
+  MAX_LOG_DETAIL,
   POD_PROBLEM_KINDS,
   problemKey,
+  repairsLockInPlace,
   restartCounts,
   SEVERITY_ORDER,
   summarise,
+  summariseTerminationMessage,
   unsignedExitCode,
   type ClassifyContext,
   type PodProblem,
@@ -481,5 +484,157 @@ void describe('problemKey and summarise', () => {
   void it('ties go to the more important container', () => {
     const rest = { ...base, container: 'rest', message: 'container rest is in CrashLoopBackOff' };
     assert.equal(summarise([rest, base])?.problem.container, 'server');
+  });
+});
+
+/**
+ * The termination message of a catapult container with `terminationMessagePolicy: FallbackToLogsOnError`: the tail
+ * of its log, in catapult's console format (utils/Logging.cpp: time, thread, `<level>`, source, message) with the
+ * ANSI colours the sai package turns on (`colorMode = Ansi`). Shaped after the failed quick restart seen on this
+ * project's first real run (shared/catapult/README.md: `bind: Address already in use`, then the abort).
+ */
+const ESC = '\u001b';
+const logLine = (level: string, source: string, message: string) =>
+  `${ESC}[32m2026-12-02 10:00:01.123456 0x00007f3c2a1fe640: <${level}> (${source}) ${message} ${ESC}[0m`;
+const BIND_FAILURE_LOG = [
+  logLine('info', 'extensions::ProcessBootstrapper.cpp@105', 'registering system plugin: coresystem'),
+  logLine('warning', 'process::ProcessMain.cpp@97', "Current user umask settings are too wide '22'"),
+  logLine('info', 'local::LocalNode.cpp@155', 'loaded blockchain (height = 1, score = 1)'),
+  logLine('error', 'net::AsyncTcpServer.cpp@77', 'throwing exception: bind: Address already in use'),
+  logLine('fatal', 'process::ProcessMain.cpp@160', 'unhandled exception while running local node!'),
+  logLine('info', 'thread::IoThreadPoolContainer.cpp@60', 'waiting for thread pool to shut down'),
+  '',
+].join('\n');
+
+/** A peer pod as the StatefulSet builder makes it: the server's start repairs a left lock itself. */
+function selfRepairingPeerPod(patch: StatusPatch): V1Pod {
+  const pod = peerPod(patch);
+  pod.spec!.containers = [
+    { name: CONTAINERS.server, image: IMAGES[CONTAINERS.server], command: catapultCommand('catapult.server', 'peer') },
+  ];
+  return pod;
+}
+
+void describe('what catapult printed reaches the problem', () => {
+  void it('summarises a FallbackToLogsOnError log tail: colours, times and sources dropped, errors kept, one line', () => {
+    const summary = summariseTerminationMessage(BIND_FAILURE_LOG);
+    assert.equal(
+      summary,
+      '<error> throwing exception: bind: Address already in use | <fatal> unhandled exception while running local node!',
+    );
+    assert.equal(
+      summariseTerminationMessage('seed-init: ChecksumMismatch: sha256 of x is a, expected b\n'),
+      'seed-init: ChecksumMismatch: sha256 of x is a, expected b',
+    );
+    assert.equal(summariseTerminationMessage(undefined), '');
+    assert.equal(summariseTerminationMessage(' \n\t\n'), '');
+    // no error lines: the last three lines
+    assert.equal(summariseTerminationMessage('a\nb\nc\nd\n'), 'b | c | d');
+  });
+
+  void it('bounds the summary and keeps its end, where the cause is', () => {
+    const long = logLine('fatal', 'x.cpp@1', `${'x'.repeat(2000)} the cause`);
+    const summary = summariseTerminationMessage(long);
+    assert.equal(summary.length, MAX_LOG_DETAIL);
+    assert.match(summary, /^….*the cause$/);
+  });
+
+  void it('a failed start of an API server: the log tail is in the condition message, trimmed to one line', () => {
+    const failed: StatusPatch = {
+      ready: false,
+      started: false,
+      restartCount: 3,
+      state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container=server' } },
+      lastState: {
+        terminated: {
+          exitCode: 134,
+          reason: 'Error',
+          message: BIND_FAILURE_LOG,
+          startedAt: ago(40),
+          finishedAt: ago(30),
+        },
+      },
+    };
+    const p = only(classify(dualPod({ [CONTAINERS.server]: failed })));
+    assert.equal(p.kind, 'CrashLoop');
+    assert.equal(p.uncleanStop, true);
+    assert.match(
+      p.message,
+      /last exited with code 134 \(Error\): <error> throwing exception: bind: Address already in use \| <fatal> unhandled exception while running local node!/,
+    );
+    assert.doesNotMatch(p.message, /2026-12-02|0x00007f|AsyncTcpServer/);
+    assert.ok(!p.message.includes(ESC), 'no colour codes');
+    const summary = summarise([p]);
+    assert.match(summary?.condition.message ?? '', /bind: Address already in use/, 'reaches the Degraded condition');
+  });
+
+  void it("the API server's own start message for a left lock: StaleInstanceLock, the operator's recovery, says why", () => {
+    const message =
+      'server: /data/server.lock is left from a run that did not stop cleanly; catapult.recovery cannot run while ' +
+      'the other catapult process of the pod uses /data: the operator stops the node and runs it as a Job\n';
+    const pod = dualPod({
+      [CONTAINERS.server]: {
+        ready: false,
+        started: false,
+        state: { terminated: { exitCode: 253, reason: 'Error', message, startedAt: ago(2), finishedAt: ago(1) } },
+      },
+    });
+    assert.equal(repairsLockInPlace(pod, CONTAINERS.server), false);
+    const p = only(classify(pod));
+    assert.deepEqual([p.kind, p.reason, p.uncleanStop, p.remediable], ['UncleanExit', 'StaleInstanceLock', true, true]);
+    assert.match(p.message, /stale server\.lock\), catapult\.recovery must run: server: \/data\/server\.lock is left/);
+  });
+});
+
+void describe('a peer server that repairs a left lock in place', () => {
+  const sigkill = { exitCode: 137, reason: 'Error', startedAt: started, finishedAt: ago(1) };
+
+  void it('is recognised by its start script', () => {
+    assert.equal(repairsLockInPlace(selfRepairingPeerPod({}), CONTAINERS.server), true);
+    assert.equal(repairsLockInPlace(peerPod(), CONTAINERS.server), false, 'pods from before the script');
+    assert.equal(repairsLockInPlace(selfRepairingPeerPod({}), CONTAINERS.recovery), false);
+  });
+
+  void it('just killed: reported, but no operator recovery — its in-place restart runs catapult.recovery', () => {
+    const pod = selfRepairingPeerPod({ ready: false, started: false, state: { terminated: sigkill } });
+    const p = only(classify(pod, { previousRestarts: { server: 0 } }));
+    assert.deepEqual([p.kind, p.reason, p.uncleanStop, p.remediable], ['UncleanExit', 'SigKilled', false, true]);
+    assert.match(p.message, /restart in place runs catapult\.recovery first/);
+  });
+
+  void it('running again after the restart: reported once, then cleared', () => {
+    const pod = selfRepairingPeerPod({ restartCount: 1, lastState: { terminated: sigkill } });
+    const p = only(classify(pod, { previousRestarts: { server: 0 } }));
+    assert.deepEqual([p.kind, p.uncleanStop], ['UncleanExit', false]);
+    assert.match(p.message, /restarted in place/);
+    assert.deepEqual(classify(pod, { previousRestarts: { server: 1 } }), [], 'the next look: healed, no problem');
+    // the same status on a pod without the self-repairing start stays news for a while and needs recovery
+    const old = peerPod({ restartCount: 1, lastState: { terminated: sigkill } });
+    assert.equal(only(classify(old, { previousRestarts: { server: 1 } })).uncleanStop, true);
+  });
+
+  void it('OOM-killed and the restart fails too (CrashLoopBackOff): now the operator recovers it', () => {
+    const oom = { exitCode: 137, reason: 'OOMKilled', startedAt: started, finishedAt: ago(1) };
+    const justKilled = only(classify(selfRepairingPeerPod({ ready: false, state: { terminated: oom } })));
+    assert.deepEqual([justKilled.kind, justKilled.uncleanStop], ['OOMKilled', false]);
+    const looping = only(
+      classify(
+        selfRepairingPeerPod({
+          ready: false,
+          restartCount: 1,
+          state: { waiting: { reason: 'CrashLoopBackOff' } },
+          lastState: { terminated: oom },
+        }),
+        { previousRestarts: { server: 0 } },
+      ),
+    );
+    assert.deepEqual([looping.kind, looping.uncleanStop], ['OOMKilled', true]);
+    assert.equal(problemKey(looping), problemKey(justKilled), 'same key: the pod watcher also keys on uncleanStop');
+  });
+
+  void it('while the pod is deleted, a SIGKILL past the grace period is an unclean stop as before', () => {
+    const pod = selfRepairingPeerPod({ ready: false, state: { terminated: sigkill } });
+    pod.metadata!.deletionTimestamp = ago(0);
+    assert.equal(only(classify(pod)).uncleanStop, true);
   });
 });
