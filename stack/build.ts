@@ -1,8 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { withLock } from './processes.js';
 import { binaries, paths, stackSourceDir, versions, type Component } from './versions.js';
+
+const run = promisify(execFile);
 
 export class StackBuildError extends Error {
   override name = 'StackBuildError';
@@ -13,11 +17,55 @@ interface BuildRecipe {
   outputs: string[];
   /** go arguments; `outDir` is a fresh directory that becomes the cache entry on success. */
   goArgs: (outDir: string) => { args: string[]; cwd?: string; env?: Record<string, string> };
+  /** Links C code (everything else is built with CGO_ENABLED=0). */
+  cgo?: boolean;
+  /** Checks (or installs) what the build needs besides Go. */
+  prepare?: (log: (line: string) => void) => Promise<void>;
   expectedMinutes: string;
 }
 
 const k8sVersion = versions.kubernetes;
 const [, k8sMajor, k8sMinor] = /^v(\d+)\.(\d+)\./.exec(k8sVersion) ?? [];
+const k8sLdflags = [
+  '-s -w',
+  `-X k8s.io/component-base/version.gitVersion=${k8sVersion}`,
+  `-X k8s.io/component-base/version.gitMajor=${k8sMajor}`,
+  `-X k8s.io/component-base/version.gitMinor=${k8sMinor}`,
+  `-X k8s.io/client-go/pkg/version.gitVersion=${k8sVersion}`,
+  `-X k8s.io/client-go/pkg/version.gitMajor=${k8sMajor}`,
+  `-X k8s.io/client-go/pkg/version.gitMinor=${k8sMinor}`,
+].join(' ');
+const kubernetesWrapperDir = join(stackSourceDir, 'go', 'kubernetes');
+
+const containerdModule = 'github.com/containerd/containerd/v2';
+const cniPluginsModule = 'github.com/containernetworking/plugins';
+const cniPlugins = ['main/bridge', 'main/loopback', 'ipam/host-local', 'meta/portmap'];
+
+/** runc's seccomp support links libseccomp statically: Debian's libseccomp-dev has the archive. */
+async function ensureLibseccompDev(log: (line: string) => void): Promise<void> {
+  // gcc prints the archive's full path when its linker would find it, else the bare name.
+  const hasLibseccomp = (): boolean =>
+    existsSync('/usr/include/seccomp.h') &&
+    spawnSync('gcc', ['-print-file-name=libseccomp.a'], { encoding: 'utf8' }).stdout?.trim().startsWith('/') === true;
+  if (hasLibseccomp()) return;
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || spawnSync('apt-get', ['--version']).status !== 0) {
+    throw new StackBuildError(
+      'building runc needs libseccomp-dev (headers and static library); install it (apt-get install libseccomp-dev) and retry',
+    );
+  }
+  log('installing libseccomp-dev with apt-get (runc links it for seccomp profiles)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', 'libseccomp-dev'],
+  ]) {
+    await run('apt-get', args, { env, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stderr?: string }) => {
+      throw new StackBuildError(`apt-get ${args[0]} failed: ${error.stderr?.trim().split('\n').pop() ?? ''}`);
+    });
+  }
+  if (!hasLibseccomp()) throw new StackBuildError('libseccomp-dev was installed but its static library is missing');
+}
 
 const recipes: Record<Component, BuildRecipe> = {
   temporal: {
@@ -32,22 +80,14 @@ const recipes: Record<Component, BuildRecipe> = {
     outputs: [binaries.kubeApiserver, binaries.kubeControllerManager, binaries.kubeScheduler, binaries.kubectl],
     // The wrapper module pins k8s.io/kubernetes and swaps its staging replaces for published modules.
     goArgs: (outDir) => ({
-      cwd: join(stackSourceDir, 'go', 'kubernetes'),
+      cwd: kubernetesWrapperDir,
       args: [
         'build',
         '-trimpath',
         '-o',
         outDir + '/',
         '-ldflags',
-        [
-          '-s -w',
-          `-X k8s.io/component-base/version.gitVersion=${k8sVersion}`,
-          `-X k8s.io/component-base/version.gitMajor=${k8sMajor}`,
-          `-X k8s.io/component-base/version.gitMinor=${k8sMinor}`,
-          `-X k8s.io/client-go/pkg/version.gitVersion=${k8sVersion}`,
-          `-X k8s.io/client-go/pkg/version.gitMajor=${k8sMajor}`,
-          `-X k8s.io/client-go/pkg/version.gitMinor=${k8sMinor}`,
-        ].join(' '),
+        k8sLdflags,
         'k8s.io/kubernetes/cmd/kube-apiserver',
         'k8s.io/kubernetes/cmd/kube-controller-manager',
         'k8s.io/kubernetes/cmd/kube-scheduler',
@@ -72,9 +112,80 @@ const recipes: Record<Component, BuildRecipe> = {
     }),
     expectedMinutes: '4-8',
   },
+  // The real node. The kubelet comes from the same wrapper module (same module set) as the
+  // control plane, but is its own cache entry; built after it, it reuses most compiled packages.
+  kubelet: {
+    outputs: [binaries.kubelet],
+    goArgs: (outDir) => ({
+      cwd: kubernetesWrapperDir,
+      args: ['build', '-trimpath', '-o', outDir + '/', '-ldflags', k8sLdflags, 'k8s.io/kubernetes/cmd/kubelet'],
+    }),
+    expectedMinutes: '3-8',
+  },
+  containerd: {
+    outputs: [binaries.containerd, binaries.containerdShim, binaries.ctr],
+    goArgs: (outDir) => ({
+      args: [
+        'install',
+        '-trimpath',
+        '-ldflags',
+        `-s -w -X ${containerdModule}/version.Version=${versions.containerd}`,
+        ...['containerd', 'containerd-shim-runc-v2', 'ctr'].map(
+          (cmd) => `${containerdModule}/cmd/${cmd}@${versions.containerd}`,
+        ),
+      ],
+      env: { GOBIN: outDir },
+    }),
+    expectedMinutes: '3-6',
+  },
+  runc: {
+    outputs: [binaries.runc],
+    // runc's own static recipe (Makefile `static`), without libpathrs (optional, needs Rust).
+    cgo: true,
+    prepare: ensureLibseccompDev,
+    goArgs: (outDir) => ({
+      args: [
+        'install',
+        '-trimpath',
+        '-tags',
+        'seccomp urfave_cli_no_docs netgo osusergo',
+        '-ldflags',
+        `-s -w -X main.version=${versions.runc.slice(1)} -extldflags=-static`,
+        `github.com/opencontainers/runc@${versions.runc}`,
+      ],
+      env: { GOBIN: outDir },
+    }),
+    expectedMinutes: '1-2',
+  },
+  cniPlugins: {
+    outputs: cniPlugins.map((plugin) => join(binaries.cniBinDir, plugin.split('/')[1]!)),
+    goArgs: (outDir) => ({
+      args: [
+        'install',
+        '-trimpath',
+        '-ldflags',
+        `-s -w -X ${cniPluginsModule}/pkg/utils/buildversion.BuildVersion=${versions.cniPlugins}`,
+        ...cniPlugins.map((plugin) => `${cniPluginsModule}/plugins/${plugin}@${versions.cniPlugins}`),
+      ],
+      env: { GOBIN: outDir },
+    }),
+    expectedMinutes: '1-3',
+  },
 };
 
-export const buildOrder: Component[] = ['temporal', 'etcd', 'kwok', 'kubernetes'];
+export const buildOrder: Component[] = [
+  'temporal',
+  'etcd',
+  'kwok',
+  'kubernetes',
+  'kubelet',
+  'containerd',
+  'runc',
+  'cniPlugins',
+];
+
+/** What only the real node needs; skipped when it is disabled. */
+export const realNodeComponents: Component[] = ['kubelet', 'containerd', 'runc', 'cniPlugins'];
 
 export function isBuilt(component: Component): boolean {
   return recipes[component].outputs.every((file) => existsSync(file));
@@ -105,6 +216,7 @@ async function buildComponent(component: Component, log: (line: string) => void)
   const logFile = join(paths.buildLogDir, `${component}-${versions[component]}.log`);
   const { args, cwd, env } = recipe.goArgs(scratchDir);
   const started = Date.now();
+  await recipe.prepare?.(log);
   log(
     `building ${component} ${versions[component]} (cold builds take ~${recipe.expectedMinutes} min on 2 cores); log: ${logFile}`,
   );
@@ -115,7 +227,7 @@ async function buildComponent(component: Component, log: (line: string) => void)
     cwd,
     env: {
       ...process.env,
-      CGO_ENABLED: '0',
+      CGO_ENABLED: recipe.cgo ? '1' : '0',
       GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim(),
       GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
       ...env,
@@ -159,11 +271,21 @@ async function buildComponent(component: Component, log: (line: string) => void)
 /** Builds whatever is not cached yet; never rebuilds a cached component. Returns build times in ms. */
 export async function ensureBinaries(
   log: (line: string) => void = console.log,
+  components: Component[] = buildOrder,
 ): Promise<Partial<Record<Component, number>>> {
-  const missing = buildOrder.filter((component) => !isBuilt(component));
-  if (missing.length === 0) return {};
+  const wanted = buildOrder.filter((component) => components.includes(component));
+  if (wanted.every(isBuilt)) return {};
   requireGo();
-  const times: Partial<Record<Component, number>> = {};
-  for (const component of missing) times[component] = await buildComponent(component, log);
-  return times;
+  return withLock(
+    join(paths.cacheRoot, 'build.lock'),
+    'building the stack',
+    async () => {
+      const times: Partial<Record<Component, number>> = {};
+      // Another process may have built some while we waited for the lock.
+      for (const component of wanted.filter((c) => !isBuilt(c)))
+        times[component] = await buildComponent(component, log);
+      return times;
+    },
+    log,
+  );
 }

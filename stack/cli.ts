@@ -1,12 +1,17 @@
 import { ensureBinaries, StackBuildError } from './build.js';
-import { stackDown, stackStatus, stackUp } from './stack.js';
+import { ensurePauseImage } from './images/pauseImage.js';
+import { realNodeSkipReason } from './realNode.js';
+import { stackComponents, stackDown, stackStatus, stackUp } from './stack.js';
 
 const usage = 'usage: npm run stack -- up|down|status|build';
 
 async function main(command: string | undefined): Promise<void> {
   switch (command) {
     case 'build': {
-      const times = await ensureBinaries();
+      const times = await ensureBinaries(console.log, stackComponents());
+      const skipRealNode = realNodeSkipReason();
+      if (skipRealNode) console.log(`real node not built: ${skipRealNode}`);
+      else await ensurePauseImage();
       if (Object.keys(times).length === 0) console.log('all stack binaries are cached');
       return;
     }
@@ -19,6 +24,7 @@ async function main(command: string | undefined): Promise<void> {
       console.log(`  Temporal:    ${info.temporalAddress} (namespace default)`);
       console.log(`  Temporal UI: ${info.temporalUi}`);
       console.log(`  kubeconfig:  ${info.kubeconfig}`);
+      console.log(`  real node:   ${info.realNode}`);
       console.log(`  try:         kubectl --kubeconfig ${info.kubeconfig} get nodes`);
       return;
     }
@@ -28,8 +34,9 @@ async function main(command: string | undefined): Promise<void> {
       return;
     case 'status': {
       const status = await stackStatus();
-      console.log(`temporal: ${status.temporal}`);
-      console.log(`cluster:  ${status.cluster}`);
+      console.log(`temporal:  ${status.temporal}`);
+      console.log(`cluster:   ${status.cluster}`);
+      console.log(`real node: ${status.realNode}`);
       return;
     }
     default:

@@ -64,6 +64,36 @@ const auditPolicy = {
   rules: [{ level: 'Metadata', userGroups: ['system:serviceaccounts'] }, { level: 'None' }],
 };
 
+interface ExtraArg {
+  key: string;
+  value: string;
+  /** replace the flag kwokctl sets instead of adding one */
+  override?: boolean;
+}
+
+function componentArgs(): Record<string, ExtraArg[]> {
+  // The default /24 of Service IPs runs out at 254 Services: too few for load tests of many nodes.
+  const serviceRange = { key: 'service-cluster-ip-range', value: '10.96.0.0/16' };
+  const pki = join(paths.clusterDir, 'pki');
+  return {
+    'kube-apiserver': [
+      serviceRange,
+      // For `kubectl logs/exec` on the real node: its kubelet admits callers by client certificate.
+      { key: 'kubelet-client-certificate', value: join(pki, 'admin.crt') },
+      { key: 'kubelet-client-key', value: join(pki, 'admin.key') },
+      // The real node's name is not in DNS; its InternalIP is this machine's.
+      { key: 'kubelet-preferred-address-types', value: 'InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP' },
+    ],
+    'kube-controller-manager': [serviceRange],
+    // KWOK simulates only the Nodes annotated as fake (all of ours); the real node's kubelet owns its
+    // Node and pods. Nodes created by tests carry the annotation too (simulatedNode).
+    'kwok-controller': [
+      { key: 'manage-all-nodes', value: 'false', override: true },
+      { key: 'manage-nodes-with-annotation-selector', value: 'kwok.x-k8s.io/node=fake' },
+    ],
+  };
+}
+
 async function writeKwokctlConfig(): Promise<void> {
   const configuration = [
     'apiVersion: config.kwok.x-k8s.io/v1alpha1',
@@ -81,13 +111,15 @@ async function writeKwokctlConfig(): Promise<void> {
     '  disableQPSLimits: true',
     // kwokctl copies the policy into the cluster and has kube-apiserver write paths.auditLog.
     `  kubeAuditPolicy: ${paths.auditPolicy}`,
-    // The default /24 of Service IPs runs out at 254 Services: too few for load tests of many nodes.
     'componentsPatches:',
-    ...['kube-apiserver', 'kube-controller-manager'].flatMap((component) => [
+    ...Object.entries(componentArgs()).flatMap(([component, args]) => [
       `- name: ${component}`,
       '  extraArgs:',
-      '  - key: service-cluster-ip-range',
-      '    value: 10.96.0.0/16',
+      ...args.flatMap(({ key, value, override }) => [
+        `  - key: ${key}`,
+        `    value: ${JSON.stringify(value)}`,
+        ...(override ? ['    override: true'] : []),
+      ]),
     ]),
   ].join('\n');
   const ownStages = await readFile(join(stackSourceDir, 'stages', 'faults.yaml'), 'utf8');

@@ -85,3 +85,40 @@ export async function waitFor<T>(
   const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
   throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${detail}`);
 }
+
+/**
+ * Runs `body` while holding `lockFile` (created exclusively, holding our pid), so that several
+ * `stack up`/`npm test` runs on one machine build and start the stack one at a time instead of
+ * racing over the same cache entries, pid files and ports. A lock whose process died is taken over.
+ */
+export async function withLock<T>(
+  lockFile: string,
+  what: string,
+  body: () => Promise<T>,
+  log: (line: string) => void = console.log,
+): Promise<T> {
+  await mkdir(dirname(lockFile), { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      await writeFile(lockFile, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const content = await readFile(lockFile, 'utf8').catch(() => undefined);
+    const holder = Number(content);
+    if (content !== undefined && content !== '' && !(Number.isInteger(holder) && isAlive(holder))) {
+      await rm(lockFile, { force: true }); // its process is gone
+      continue;
+    }
+    if (!told && content) log(`waiting for another process (pid ${content}) that is ${what}`);
+    told = true;
+    await sleep(500);
+  }
+  try {
+    return await body();
+  } finally {
+    await rm(lockFile, { force: true });
+  }
+}
