@@ -266,7 +266,7 @@ function grantOfMethod(group: string, method: string): string {
   return `${verbs[verb!]} ${group}/${kinds[kind]}${subresource ? `/${subresource}` : ''}`;
 }
 
-/** What each applied builder makes (server-side apply: a PATCH, also when it creates). */
+/** What each applied builder makes (server-side apply: a PATCH, which the API server also authorizes as a create when the object is new). */
 function appliedKinds(): Record<string, k8s.KubernetesObject> {
   const node = parsed({ role: 'dual', ...API_IMAGES, harvester: true });
   const pem = '-----BEGIN X-----\n-----END X-----\n';
@@ -318,7 +318,8 @@ function codeCalls(): Map<string, string> {
         for (const [name, object] of Object.entries(built)) {
           if (!new RegExp(`\\b${name}\\(`).test(source)) continue;
           const group = object.apiVersion!.includes('/') ? object.apiVersion!.split('/')[0] : '';
-          add(`patch ${group}/${object.kind!.toLowerCase()}s`, `${path} ${name}`);
+          for (const verb of ['patch', 'create'])
+            add(`${verb} ${group}/${object.kind!.toLowerCase()}s`, `${path} ${name}`);
         }
       }
     }
