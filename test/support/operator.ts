@@ -14,6 +14,7 @@ import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { endpoints } from '../../stack/versions.js';
 import { testKubeConfig } from './cluster.js';
 import { repoRoot, saiPackageZip } from './paths.js';
+import { namespacedOperatorKubeConfig, type OperatorAccount } from './rbac.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export const testOperatorImage = 'registry.example.org/symbol-node-operator:test';
@@ -29,8 +30,11 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 export interface RunningOperator {
+  /** The admin's client, for the test's own setup and assertions. */
   kc: k8s.KubeConfig;
   kube: KubeClients;
+  /** What the operator itself runs with: its ServiceAccount's token. */
+  operatorKubeConfig: k8s.KubeConfig;
   client: Client;
   taskQueue: string;
   /** Stops the worker (graceful) and the watcher. */
@@ -42,8 +46,13 @@ export interface OperatorOptions {
   taskQueue?: string;
   watch?: boolean;
   networkPackageOverrides?: Record<string, string>;
-  /** Defaults to the stack's kubeconfig; benchmarks pass an instrumented one. */
+  /**
+   * The operator's credentials. Unset: a ServiceAccount bound to exactly the rules of k8s/manifests/rbac-namespaced
+   * in `namespace` (a call outside them fails with 403, as in a real install). Benchmarks pass an instrumented one.
+   */
   kubeConfig?: k8s.KubeConfig;
+  /** The ServiceAccount to run as (default: the tests' shared one); a test that reads the audit log brings its own. */
+  account?: OperatorAccount;
   maxConcurrent?: number;
   /** Shorter than production so that tests see escalation in seconds. */
   remediation?: Partial<RemediationPolicy>;
@@ -57,19 +66,22 @@ export const testRemediationPolicy: Partial<RemediationPolicy> = { backoffMs: 10
 
 /**
  * The operator as `npm start` runs it — real worker, real watcher, real activities — confined to
- * one namespace and one task queue, so tests can run side by side on the shared stack.
+ * one namespace and one task queue, so tests can run side by side on the shared stack, and running
+ * as a namespace-scoped install's ServiceAccount. The CRD is installed by the admin, as in production.
  */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const kc = options.kubeConfig ?? testKubeConfig();
+  const kc = testKubeConfig();
   const kube = makeKubeClients(kc);
   await installCustomResourceDefinitions(kube);
+  const operatorKubeConfig =
+    options.kubeConfig ?? (await namespacedOperatorKubeConfig(kc, options.namespace, options.account));
   const taskQueue = options.taskQueue ?? `operator-${randomBytes(4).toString('hex')}`;
   const connection = await NativeConnection.connect({ address: endpoints.temporalAddress });
   const clientConnection = await Connection.connect({ address: endpoints.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
   const operator = await startOperatorParts({
-    kubeConfig: kc,
-    kube,
+    kubeConfig: operatorKubeConfig,
+    kube: makeKubeClients(operatorKubeConfig),
     connection,
     client,
     temporalNamespace: 'default',
@@ -93,6 +105,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   return {
     kc,
     kube,
+    operatorKubeConfig,
     client,
     taskQueue,
     async stop() {
