@@ -78,6 +78,7 @@ export async function connectWhenReachable<T>(connect: () => Promise<T>, options
       options.signal?.throwIfAborted();
       options.onRetry(error instanceof Error ? error.message : String(error), attempt, delayMs);
     }
+    options.signal?.throwIfAborted();
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, delayMs);
       options.signal?.addEventListener(

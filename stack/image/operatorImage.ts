@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { paths } from '../versions.js';
 import { buildDist, distDir, repoRoot } from './buildDist.js';
 import { writeOciArchive, type ImageEntry, type WrittenImage } from './oci.js';
+import { keepModuleFile, runtimePackageJson } from './productionFiles.js';
 import { libraryEntries, sharedLibraries } from './sharedLibraries.js';
 
 const run = promisify(execFile);
@@ -78,8 +79,21 @@ export async function ensureOperatorImage(log: (line: string) => void): Promise<
   await rename(scratch, dir);
   const image: WrittenImage = { ...written, archive: join(dir, 'image.tar') };
   await writeFile(record, `${JSON.stringify(image, null, 2)}\n`);
+  await pruneOldImages(dir);
   log(`operator image ${image.reference}: ${(image.bytes / 1e6).toFixed(1)} MB archive in ${seconds(started)}`);
   return image;
+}
+
+/** Keeps the newest few builds (a branch switch back reuses one); each is ~65 MB. */
+async function pruneOldImages(current: string, keep = 3): Promise<void> {
+  const builds: { dir: string; mtime: number }[] = [];
+  for (const name of await readdir(imageCacheDir)) {
+    if (!/^operator-[0-9a-f]{16}$/.test(name)) continue;
+    const dir = join(imageCacheDir, name);
+    builds.push({ dir, mtime: (await lstat(dir)).mtimeMs });
+  }
+  builds.sort((a, b) => b.mtime - a.mtime);
+  for (const { dir } of builds.slice(keep)) if (dir !== current) await rm(dir, { recursive: true, force: true });
 }
 
 function seconds(since: number): string {
@@ -125,14 +139,7 @@ async function nativeAddons(): Promise<string[]> {
 
 async function appLayer(): Promise<ImageEntry[]> {
   const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
-  const runtimeManifest = Object.fromEntries(
-    ['name', 'version', 'description', 'license', 'type', 'engines', 'dependencies']
-      .filter((field) => manifest[field] !== undefined)
-      .map((field) => [field, manifest[field]]),
-  );
-  const entries: ImageEntry[] = [
-    { path: 'app/package.json', mode: 0o644, content: `${JSON.stringify(runtimeManifest, null, 2)}\n` },
-  ];
+  const entries: ImageEntry[] = [{ path: 'app/package.json', mode: 0o644, content: runtimePackageJson(manifest) }];
   for (const file of await walk(distDir)) {
     if (file.endsWith('.map')) continue; // no --enable-source-maps at run time
     entries.push({ path: `app/dist/${relative(distDir, file).split(sep).join('/')}`, mode: 0o644, source: file });
@@ -152,24 +159,6 @@ async function nodeModulesLayer(): Promise<ImageEntry[]> {
     }
   }
   return entries;
-}
-
-const coreBridgeTarget = `${{ x64: 'x86_64', arm64: 'aarch64' }[process.arch as 'x64' | 'arm64'] ?? process.arch}-unknown-linux-gnu`;
-
-/** What of an installed package the operator needs at run time (paths relative to the repository). */
-export function keepModuleFile(path: string): boolean {
-  if (/\.(d\.[cm]?ts|ts|map|md|markdown)$/i.test(path) && !/\/LICEN[CS]E/i.test(path)) return false;
-  const bridge = /^node_modules\/@temporalio\/core-bridge\/([^/]+)(?:\/([^/]+))?/.exec(path);
-  if (bridge) {
-    // The Rust sources and the build scripts; only this platform's prebuilt binary is loaded.
-    if (['sdk-core', 'src', 'bridge-macros', 'scripts', 'Cargo.toml', 'Cargo.lock'].includes(bridge[1]!)) return false;
-    if (bridge[1] === 'releases' && bridge[2] !== coreBridgeTarget) return false;
-  }
-  // Native builds for the Bare runtime (a dependency of a dependency), which Node never loads.
-  if (/^node_modules\/bare-[^/]+\/prebuilds\//.test(path)) return false;
-  // swc compiles workflow code while bundling, which the image never does (dist/workflow-bundle.js is prebuilt).
-  if (/^node_modules\/@swc\/core-[^/]+\//.test(path)) return false;
-  return true;
 }
 
 let packages: Promise<string[]> | undefined;

@@ -136,12 +136,20 @@ describe('operator configuration', () => {
     assert.equal(connected, 'connected');
     assert.deepEqual(delays, [5, 10, 12]);
 
-    const abort = new AbortController();
-    const waiting = connectWhenReachable(() => Promise.reject(new Error('refused')), {
-      initialDelayMs: 60_000,
-      signal: abort.signal,
-      onRetry: () => abort.abort(new Error('stopping')),
-    });
-    await assert.rejects(waiting, /stopping/);
+    // Aborted while pausing between attempts, and before the pause begins: either way it ends at once.
+    for (const abortAt of ['pause', 'retry'] as const) {
+      const abort = new AbortController();
+      const started = Date.now();
+      const waiting = connectWhenReachable(() => Promise.reject(new Error('refused')), {
+        initialDelayMs: 60_000,
+        signal: abort.signal,
+        onRetry: () => {
+          if (abortAt === 'retry') abort.abort(new Error('stopping'));
+          else setTimeout(() => abort.abort(new Error('stopping')), 20);
+        },
+      });
+      await assert.rejects(waiting, /stopping/);
+      assert.ok(Date.now() - started < 5000, `aborted at ${abortAt} without waiting out the pause`);
+    }
   });
 });
