@@ -200,10 +200,18 @@ async function walk(dir: string, descend: (dir: string) => boolean = () => true)
 
 // ---------------------------------------------------------------- cache key
 
+/** TypeScript sources and the CRD YAML: what dist/ is made of (install manifests and READMEs are not). */
+function entersImage(file: string): boolean {
+  const path = relative(repoRoot, file).split(sep).join('/');
+  if (path.startsWith('k8s/manifests/'))
+    return /^k8s\/manifests\/crd\/[^/]+\.yaml$/.test(path) && !path.endsWith('kustomization.yaml');
+  return path.endsWith('.ts');
+}
+
 async function inputKey(): Promise<string> {
   const hash = createHash('sha256').update(`builder ${BUILDER_VERSION}\nnode ${process.version}\n`);
   const files = [...sourceFiles.map((file) => join(repoRoot, file))];
-  for (const dir of sourceDirs) files.push(...(await walk(join(repoRoot, dir))));
+  for (const dir of sourceDirs) files.push(...(await walk(join(repoRoot, dir))).filter(entersImage));
   files.push(process.execPath);
   // The addons' libraries are a subset of Node's (glibc, libgcc); a changed library makes a new image.
   for (const library of await sharedLibraries([process.execPath])) {
