@@ -6,7 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readlink, rm, rmdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePauseImage } from './images/pauseImage.js';
@@ -61,8 +61,24 @@ export async function importImage(archive: string): Promise<void> {
   await importImageArchive(archive);
 }
 
+const ipForward = '/proc/sys/net/ipv4/ip_forward';
+const ipForwardBefore = join(node.dir, 'ip_forward.before');
+
+/** The bridge plugin turns on IP forwarding (for a gateway); `down` puts back what the host had. */
+async function rememberIpForward(): Promise<void> {
+  if (existsSync(ipForwardBefore)) return;
+  await mkdir(node.dir, { recursive: true });
+  await writeFile(ipForwardBefore, await readFile(ipForward, 'utf8'));
+}
+
+async function restoreIpForward(): Promise<void> {
+  const before = await readFile(ipForwardBefore, 'utf8').catch(() => undefined);
+  if (before !== undefined) await writeFile(ipForward, before).catch(() => undefined);
+}
+
 /** containerd with the pause image imported; needs no cluster, so it starts beside it. */
 export async function startRealNodeRuntime(): Promise<'started' | 'running'> {
+  await rememberIpForward();
   const pause = await ensurePauseImage();
   await writeCniConfig();
   const state = await startContainerd({ restart: await writeContainerdConfig(pause.reference) });
@@ -157,7 +173,7 @@ async function removePodCgroups(): Promise<void> {
 /**
  * Stops the kubelet, every container (containerd's shims outlive it), containerd, then unmounts
  * everything below the node's state dir before removing it. Host leftovers are removed too: the
- * pod bridge, the kubelet's /var/log/containers links and its cgroups.
+ * pod bridge, the kubelet's /var/log/containers links and its cgroups; IP forwarding is put back.
  */
 export async function stopRealNode(): Promise<boolean> {
   if (!existsSync(node.dir)) return false;
@@ -166,6 +182,7 @@ export async function stopRealNode(): Promise<boolean> {
   await unmountAllUnder(node.dir);
   await removeContainerLogLinks();
   await run('ip', ['link', 'delete', podNetwork.bridge]).catch(() => undefined);
+  await restoreIpForward();
   await removePodCgroups();
   await rm(node.dir, { recursive: true, force: true });
   return true;
