@@ -120,7 +120,7 @@ const recipes: Record<Component, BuildRecipe> = {
       cwd: kubernetesWrapperDir,
       args: ['build', '-trimpath', '-o', outDir + '/', '-ldflags', k8sLdflags, 'k8s.io/kubernetes/cmd/kubelet'],
     }),
-    expectedMinutes: '3-8',
+    expectedMinutes: '1-3',
   },
   containerd: {
     outputs: [binaries.containerd, binaries.containerdShim, binaries.ctr],
@@ -136,7 +136,7 @@ const recipes: Record<Component, BuildRecipe> = {
       ],
       env: { GOBIN: outDir },
     }),
-    expectedMinutes: '3-6',
+    expectedMinutes: '4-6',
   },
   runc: {
     outputs: [binaries.runc],
@@ -169,7 +169,7 @@ const recipes: Record<Component, BuildRecipe> = {
       ],
       env: { GOBIN: outDir },
     }),
-    expectedMinutes: '1-3',
+    expectedMinutes: '1-2',
   },
 };
 
