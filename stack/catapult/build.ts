@@ -1,12 +1,12 @@
 /**
- * Builds the peer part of catapult (server, recovery, the 13 extensions and 14 plugins a peer loads, and the
- * health tool) from ../shared/catapult with cmake + ninja, and caches the stripped outputs outside the repo.
+ * Builds the peer part of catapult (server, recovery, and the 13 extensions and 14 plugins a peer loads) from
+ * ../shared/catapult with cmake + ninja, and caches the stripped outputs outside the repo.
  * Facts behind the recipe: ../shared/catapult/README.md (18 min cold on 2 cores, 23 s with a warm ccache).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../versions.js';
@@ -54,8 +54,11 @@ export const CATAPULT_PLUGINS = [
   'transfer',
 ] as const;
 
-/** catapult.tools.health costs ~44 more compile units (about a minute) and can report a node's height. */
-export const CATAPULT_EXECUTABLES = ['catapult.server', 'catapult.recovery', 'catapult.tools.health'] as const;
+/**
+ * catapult.tools.health is left out: built as a lone target it fails (its headers come from `_build/inc`, which
+ * nothing it depends on generates), and the operator reads heights over the peer protocol anyway.
+ */
+export const CATAPULT_EXECUTABLES = ['catapult.server', 'catapult.recovery'] as const;
 
 export const CATAPULT_TARGETS: readonly string[] = [
   ...CATAPULT_EXECUTABLES,
@@ -267,8 +270,13 @@ export async function ensureCatapultBuild(log: (line: string) => void = console.
       await rm(scratch, { recursive: true, force: true });
       throw error;
     }
-    // The build tree is 1.1 GB; the ccache alone makes the next build fast.
+    // The build tree is 1.1 GB; the ccache alone makes the next build fast. Older builds are never read again.
     await rm(catapultPaths.work, { recursive: true, force: true });
+    for (const name of await readdir(catapultPaths.root)) {
+      if (/^v[\d.]+-[0-9a-f]{12}$/.test(name) && name !== `${CATAPULT_VERSION}-${key}`) {
+        await rm(join(catapultPaths.root, name), { recursive: true, force: true });
+      }
+    }
     const elapsed = Date.now() - started;
     log(`built catapult ${CATAPULT_VERSION} in ${formatDuration(elapsed)} → ${dir}`);
     return result(elapsed);
