@@ -1,4 +1,5 @@
 import { ensureBinaries, StackBuildError } from './build.js';
+import { ensureCatapultImage } from './catapult/image.js';
 import { ensurePauseImage } from './images/pauseImage.js';
 import { realNodeSkipReason } from './realNode.js';
 import { stackComponents, stackDown, stackStatus, stackUp } from './stack.js';
@@ -11,7 +12,10 @@ async function main(command: string | undefined): Promise<void> {
       const times = await ensureBinaries(console.log, stackComponents());
       const skipRealNode = realNodeSkipReason();
       if (skipRealNode) console.log(`real node not built: ${skipRealNode}`);
-      else await ensurePauseImage();
+      else {
+        await ensurePauseImage();
+        await ensureCatapultImage();
+      }
       if (Object.keys(times).length === 0) console.log('all stack binaries are cached');
       return;
     }

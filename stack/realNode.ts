@@ -76,13 +76,19 @@ async function restoreIpForward(): Promise<void> {
   if (before !== undefined) await writeFile(ipForward, before).catch(() => undefined);
 }
 
-/** containerd with the pause image imported; needs no cluster, so it starts beside it. */
-export async function startRealNodeRuntime(): Promise<'started' | 'running'> {
+/**
+ * containerd with the pause image and `images` (built here: nothing can be pulled) imported; needs no cluster,
+ * so it starts beside it.
+ */
+export async function startRealNodeRuntime(
+  images: readonly { reference: string; archive: string }[] = [],
+): Promise<'started' | 'running'> {
   await rememberIpForward();
   const pause = await ensurePauseImage();
   await writeCniConfig();
   const state = await startContainerd({ restart: await writeContainerdConfig(pause.reference) });
-  if (!(await listImages()).includes(pause.reference)) await importImage(pause.archive);
+  const present = await listImages();
+  for (const image of [pause, ...images]) if (!present.includes(image.reference)) await importImage(image.archive);
   return state;
 }
 
