@@ -186,6 +186,10 @@ test('operator-level failures are reported precisely, leave other nodes alone, a
         ...saiPeerSpec,
         network: 'custom',
         networkPackage: { configMapRef: { name: 'sai-package' }, sha256 },
+        // A custom network has no pinned peers: without these the node would be told it has none (NoKnownPeers).
+        peers: {
+          p2p: [{ publicKey: '7'.repeat(64), host: 'peer-1.custom.example.org', name: 'custom-peer-1' }],
+        },
       });
 
       const [valid, noIdentity, badSum, goodSum] = await Promise.all([

@@ -22,7 +22,7 @@ type Env = k8s.V1EnvVar[];
 
 /** The rendered install with what this test run needs: one watched namespace, its own task queue, the sai package. */
 function adaptForTest(objects: k8s.KubernetesObject[], watchNamespace: string, taskQueue: string): void {
-  const deployment = objects.find((o) => o.kind === 'Deployment') as k8s.V1Deployment | undefined;
+  const deployment = objects.find((o): o is k8s.V1Deployment => o.kind === 'Deployment');
   const pod = deployment?.spec?.template.spec;
   const container = pod?.containers.find((c) => c.name === 'operator');
   if (!pod || !container) throw new Error('the install renders no operator Deployment');
