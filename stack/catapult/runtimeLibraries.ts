@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { parseLdd } from '../image/sharedLibraries.js';
 
 export class RuntimeLibraryError extends Error {
   override name = 'RuntimeLibraryError';
@@ -25,29 +26,6 @@ export interface RuntimeLibrary {
 /** The C and C++ runtime: they stay where the loader looks by default. */
 const SYSTEM_LIBRARY =
   /^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libresolv\.so\.2|libutil\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1)$/;
-
-interface LddLine {
-  soname: string;
-  path?: string;
-  loader?: boolean;
-}
-
-/** Parses `ldd` output: `name => /path (0x…)`, `/lib64/ld-linux-x86-64.so.2 (0x…)`, `name => not found`. */
-export function parseLdd(output: string): LddLine[] {
-  const lines: LddLine[] = [];
-  for (const raw of output.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('linux-vdso') || line.startsWith('linux-gate')) continue;
-    const arrow = /^(\S+) => (not found|(\S+) \(0x[0-9a-f]+\))$/.exec(line);
-    if (arrow) {
-      lines.push(arrow[3] ? { soname: arrow[1]!, path: arrow[3] } : { soname: arrow[1]! });
-      continue;
-    }
-    const loader = /^(\/\S+) \(0x[0-9a-f]+\)$/.exec(line);
-    if (loader) lines.push({ soname: basename(loader[1]!), path: loader[1]!, loader: true });
-  }
-  return lines;
-}
 
 /**
  * Every library the given ELF files need (transitively: ldd lists the whole closure), except those found in

@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { promisify } from 'node:util';
 import type { ImageEntry } from './oci.js';
 
@@ -18,20 +19,29 @@ export interface SharedLibrary {
   file: string;
 }
 
-/** `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)` and the interpreter's `/lib64/ld-linux-x86-64.so.2 (0x...)`. */
-export function parseLdd(output: string, binary: string): string[] {
-  const found: string[] = [];
-  for (const line of output.split('\n')) {
-    const text = line.trim();
-    if (!text || text.startsWith('linux-vdso') || text.startsWith('linux-gate')) continue;
-    if (text.includes('=> not found')) throw new Error(`${binary} needs ${text.split(' ')[0]}, which ldd cannot find`);
-    const mapped = /=>\s+(\/\S+)\s+\(0x[0-9a-f]+\)$/.exec(text);
-    const direct = /^(\/\S+)\s+\(0x[0-9a-f]+\)$/.exec(text);
-    const path = mapped?.[1] ?? direct?.[1];
-    if (path) found.push(path);
-    else if (!/statically linked/.test(text)) throw new Error(`unexpected ldd output for ${binary}: ${text}`);
+export interface LddLine {
+  soname: string;
+  /** Where the loader finds it; absent: not found. */
+  path?: string;
+  /** The dynamic loader itself (the binary's interpreter). */
+  loader?: boolean;
+}
+
+/** Parses `ldd` output: `name => /path (0x…)`, `/lib64/ld-linux-x86-64.so.2 (0x…)`, `name => not found`. */
+export function parseLdd(output: string): LddLine[] {
+  const lines: LddLine[] = [];
+  for (const raw of output.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('linux-vdso') || line.startsWith('linux-gate')) continue;
+    const arrow = /^(\S+) => (not found|(\S+) \(0x[0-9a-f]+\))$/.exec(line);
+    if (arrow) {
+      lines.push(arrow[3] ? { soname: arrow[1]!, path: arrow[3] } : { soname: arrow[1]! });
+      continue;
+    }
+    const loader = /^(\/\S+) \(0x[0-9a-f]+\)$/.exec(line);
+    if (loader) lines.push({ soname: basename(loader[1]!), path: loader[1]!, loader: true });
   }
-  return found;
+  return lines;
 }
 
 export async function sharedLibraries(binaries: string[]): Promise<SharedLibrary[]> {
@@ -40,7 +50,10 @@ export async function sharedLibraries(binaries: string[]): Promise<SharedLibrary
     const { stdout } = await run('ldd', [binary]).catch((error: { stderr?: string; message: string }) => {
       throw new Error(`ldd ${binary} failed: ${error.stderr?.trim() || error.message}`);
     });
-    for (const path of parseLdd(stdout, binary)) paths.add(path);
+    for (const line of parseLdd(stdout)) {
+      if (!line.path) throw new Error(`${binary} needs ${line.soname}, which ldd cannot find`);
+      paths.add(line.path);
+    }
   }
   const libraries: SharedLibrary[] = [];
   for (const path of [...paths].sort()) libraries.push({ path, file: await realpath(path) });

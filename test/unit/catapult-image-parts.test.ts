@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { ImageUnpackError, unpackImageArchive } from '../../stack/catapult/ociRootfs.js';
-import { parseLdd, resolveRuntimeLibraries, usrMergedPath } from '../../stack/catapult/runtimeLibraries.js';
+import { resolveRuntimeLibraries, usrMergedPath } from '../../stack/catapult/runtimeLibraries.js';
+import { parseLdd } from '../../stack/image/sharedLibraries.js';
 import { writeOciArchive } from '../../stack/image/oci.js';
 
 describe('runtime library resolution', () => {
