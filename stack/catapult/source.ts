@@ -8,7 +8,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { stackSourceDir } from '../versions.js';
-import { readTarGz } from './tarReader.js';
+import { readTarGz } from '../image/tarReader.js';
 
 export const CATAPULT_VERSION = 'v1.0.3.8';
 /** sha256 of `git archive --prefix=catapult/` at commit 2483aa092813ed73713e1cc4990afc6c81588d3b. */

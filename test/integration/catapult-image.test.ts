@@ -31,7 +31,7 @@ import { after, before, describe, it } from 'node:test';
 import { catapultCommand, CATAPULT_ENV, RECOVERY_SCRIPT, RUN_AS_GROUP, RUN_AS_USER } from '../../k8s/objects/layout.js';
 import { CATAPULT_LIBRARIES } from '../../stack/catapult/build.js';
 import { ensureCatapultImage } from '../../stack/catapult/image.js';
-import { unpackImageArchive, type ImageConfig } from '../../stack/catapult/ociRootfs.js';
+import { unpackImageArchive, type ImageConfig } from '../../stack/image/ociRootfs.js';
 import type { WrittenImage } from '../../stack/image/oci.js';
 import {
   buildNodeConfig,

@@ -19,6 +19,7 @@ import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { SEED_INIT_COMMAND } from '../../k8s/objects/layout.js';
 import { ensureOperatorImage } from '../../stack/image/operatorImage.js';
 import type { WrittenImage } from '../../stack/image/oci.js';
+import { unpackImageArchive, type ImageConfig } from '../../stack/image/ociRootfs.js';
 import { binaries, endpoints, paths } from '../../stack/versions.js';
 import { withNamespace } from '../support/cluster.js';
 import { saiPackageZip } from '../support/paths.js';
@@ -36,20 +37,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Applies the image's layers in order, as containerd's unpacker does (no whiteouts in this image). */
-async function unpack(image: WrittenImage, into: string): Promise<void> {
-  const layout = join(into, '..', 'layout');
-  await mkdir(layout, { recursive: true });
-  await run('tar', ['-xf', image.archive, '-C', layout]);
-  const [manifest] = JSON.parse(await readFile(join(layout, 'manifest.json'), 'utf8')) as [{ Layers: string[] }];
-  await mkdir(into, { recursive: true });
-  for (const layer of manifest.Layers) {
-    await run('tar', ['-xzf', join(layout, layer), '-C', into, '--numeric-owner', '--same-permissions']);
-  }
-}
-
 describe('operator image', { timeout: 600_000 }, () => {
   let image: WrittenImage;
+  let config: ImageConfig;
   let work: string;
   let root: string;
 
@@ -58,7 +48,7 @@ describe('operator image', { timeout: 600_000 }, () => {
     image = await ensureOperatorImage(() => undefined);
     work = await mkdtemp(join(tmpdir(), 'operator-image-test-'));
     root = join(work, 'rootfs');
-    await unpack(image, root);
+    config = await unpackImageArchive(image.archive, root);
     // What the runtime provides in every container.
     await run('mount', ['-t', 'proc', 'proc', join(root, 'proc')]);
     await run('mount', ['--bind', '/dev', join(root, 'dev')]);
@@ -110,14 +100,12 @@ describe('operator image', { timeout: 600_000 }, () => {
       ]);
       await writeFile(join(root, 'tmp/kubeconfig'), kubeconfig, { mode: 0o644 });
       const port = await freePort();
-      const config = JSON.parse(
-        (await run('tar', ['-xOf', image.archive, `blobs/sha256/${await configDigest(image)}`])).stdout,
-      ) as { config: { Entrypoint: string[]; Env: string[]; User: string } };
-      assert.equal(config.config.User, NONROOT);
-      const child = spawn(chroot, [`--userspec=${config.config.User}`, root, ...config.config.Entrypoint], {
+      assert.equal(config.User, NONROOT);
+      assert.ok(config.Entrypoint && config.Env, 'the image config names an entrypoint and an environment');
+      const child = spawn(chroot, [`--userspec=${config.User}`, root, ...config.Entrypoint], {
         env: {
           ...Object.fromEntries(
-            config.config.Env.map((line): [string, string] => [line.split('=')[0]!, line.slice(line.indexOf('=') + 1)]),
+            config.Env.map((line): [string, string] => [line.split('=')[0]!, line.slice(line.indexOf('=') + 1)]),
           ),
           SNO_KUBECONFIG: '/tmp/kubeconfig',
           TEMPORAL_ADDRESS: endpoints.temporalAddress,
@@ -153,9 +141,3 @@ describe('operator image', { timeout: 600_000 }, () => {
     });
   });
 });
-
-async function configDigest(image: WrittenImage): Promise<string> {
-  const { stdout } = await run('tar', ['-xOf', image.archive, 'manifest.json']);
-  const [manifest] = JSON.parse(stdout) as [{ Config: string }];
-  return manifest.Config.slice('blobs/sha256/'.length);
-}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { ImageUnpackError, unpackImageArchive } from '../../stack/catapult/ociRootfs.js';
+import { ImageUnpackError, unpackImageArchive } from '../../stack/image/ociRootfs.js';
 import { resolveRuntimeLibraries, usrMergedPath } from '../../stack/catapult/runtimeLibraries.js';
 import { parseLdd } from '../../stack/image/sharedLibraries.js';
 import { writeOciArchive } from '../../stack/image/oci.js';

@@ -13,7 +13,7 @@ import {
   patchCatapultSources,
 } from '../../stack/catapult/patch.js';
 import { CATAPULT_TARBALL_PREFIX, verifiedCatapultTarball } from '../../stack/catapult/source.js';
-import { readTarGz, type TarEntry } from '../../stack/catapult/tarReader.js';
+import { readTarGz, type TarEntry } from '../../stack/image/tarReader.js';
 
 // The real upstream files: if catapult's CMake files move, these tests fail before a 20-minute build does.
 let entries: TarEntry[];

@@ -9,66 +9,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 
 import { writeOciArchive, type ImageSpec } from '../../stack/image/oci.js';
-
-interface TarEntry {
-  name: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
-  linkname: string;
-  body: Buffer;
-}
-
-/** An independent reader (ustar + PAX path/linkpath), so the test does not trust the writer's own code. */
-function readTar(archive: Buffer): TarEntry[] {
-  const entries: TarEntry[] = [];
-  let offset = 0;
-  let pax: Record<string, string> = {};
-  const field = (block: Buffer, start: number, length: number): string =>
-    block
-      .subarray(start, start + length)
-      .toString('utf8')
-      .replace(/\0.*$/s, '');
-  const octal = (block: Buffer, start: number, length: number): number => parseInt(field(block, start, length), 8);
-  while (offset + 512 <= archive.length) {
-    const block = archive.subarray(offset, offset + 512);
-    if (block.every((byte) => byte === 0)) break;
-    let sum = 0;
-    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
-    assert.equal(octal(block, 148, 8), sum, `checksum of header at ${offset}`);
-    assert.equal(field(block, 257, 6), 'ustar');
-    const size = octal(block, 124, 12);
-    const body = archive.subarray(offset + 512, offset + 512 + size);
-    offset += 512 + Math.ceil(size / 512) * 512;
-    const type = field(block, 156, 1);
-    if (type === 'x') {
-      pax = {};
-      let rest = body.toString('utf8');
-      while (rest.length > 0) {
-        const length = parseInt(rest, 10);
-        const record = Buffer.from(rest).subarray(0, length).toString('utf8');
-        const [key, ...value] = record.slice(record.indexOf(' ') + 1, -1).split('=');
-        pax[key!] = value.join('=');
-        rest = Buffer.from(rest).subarray(length).toString('utf8');
-      }
-      continue;
-    }
-    entries.push({
-      name: pax.path ?? field(block, 0, 100),
-      type,
-      mode: octal(block, 100, 8),
-      uid: octal(block, 108, 8),
-      gid: octal(block, 116, 8),
-      mtime: octal(block, 136, 12),
-      linkname: pax.linkpath ?? field(block, 157, 100),
-      body: Buffer.from(body),
-    });
-    pax = {};
-  }
-  return entries;
-}
+import { parseTar } from '../../stack/image/tarReader.js';
 
 interface Desc {
   mediaType: string;
@@ -89,6 +30,8 @@ interface OciConfig {
   rootfs: { diff_ids: string[] };
 }
 const json = <T>(bytes: Buffer): T => JSON.parse(bytes.toString()) as T;
+/** The writer's header format, POSIX ustar (magic and version), checked on an archive's first header. */
+const isPosixUstar = (tar: Buffer): boolean => tar.subarray(257, 265).toString('latin1') === 'ustar\u000000';
 
 const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const longDir = `opt/${'deep-directory-name/'.repeat(8)}`; // > 155 bytes: no ustar prefix split possible
@@ -135,11 +78,12 @@ describe('OCI image archive writer', () => {
     const written = await writeOciArchive(spec, join(dir, 'one.tar'));
     const archive = await readFile(written.archive);
     assert.equal(written.bytes, archive.length);
-    const files = new Map(readTar(archive).map((entry) => [entry.name, entry]));
+    assert.ok(isPosixUstar(archive), 'POSIX ustar headers');
+    const files = new Map(parseTar(archive).map((entry) => [entry.path, entry]));
 
     assert.deepEqual(JSON.parse(files.get('oci-layout')!.body.toString()), { imageLayoutVersion: '1.0.0' });
     for (const [name, entry] of files) {
-      if (name.startsWith('blobs/sha256/') && entry.type === '0') {
+      if (name.startsWith('blobs/sha256/') && entry.type === 'file') {
         assert.equal(sha256(entry.body), `sha256:${name.slice('blobs/sha256/'.length)}`, `blob ${name} digest`);
       }
     }
@@ -173,6 +117,7 @@ describe('OCI image archive writer', () => {
       assert.equal(layer.size, blob(layer.digest).length);
       const tar = gunzipSync(blob(layer.digest));
       assert.equal(sha256(tar), config.rootfs.diff_ids[i], `diff_id of layer ${i}`);
+      assert.ok(isPosixUstar(tar), `POSIX ustar headers in layer ${i}`);
       return tar;
     });
 
@@ -185,47 +130,48 @@ describe('OCI image archive writer', () => {
       },
     ]);
 
-    const base = readTar(layerTars[0]!);
+    const base = parseTar(layerTars[0]!);
     assert.deepEqual(
-      base.map((entry) => entry.name),
+      base.map((entry) => (entry.type === 'dir' ? `${entry.path}/` : entry.path)),
       ['etc/', 'etc/passwd', 'home/', 'home/nonroot/', 'usr/', 'usr/bin/', 'usr/bin/tool'],
       'sorted, with parents added',
     );
-    const byName = new Map(base.map((entry) => [entry.name, entry]));
+    const byName = new Map(base.map((entry) => [entry.path, entry]));
     assert.equal(byName.get('usr/bin/tool')!.mode, 0o755);
     assert.ok(byName.get('usr/bin/tool')!.body.equals(Buffer.alloc(70_000, 7)), 'host file copied');
-    assert.deepEqual(
-      { ...byName.get('home/nonroot/')!, body: undefined },
-      {
-        name: 'home/nonroot/',
-        type: '5',
-        mode: 0o700,
-        uid: 65532,
-        gid: 65532,
-        mtime: 0,
-        linkname: '',
-        body: undefined,
-      },
-    );
-    assert.deepEqual([byName.get('usr/')!.mode, byName.get('usr/')!.uid], [0o755, 0]);
-    assert.ok(base.every((entry) => entry.mtime === 0));
+    assert.deepEqual(byName.get('home/nonroot'), {
+      path: 'home/nonroot',
+      type: 'dir',
+      mode: 0o700,
+      uid: 65532,
+      gid: 65532,
+      body: Buffer.alloc(0),
+    });
+    assert.deepEqual([byName.get('usr')!.mode, byName.get('usr')!.uid], [0o755, 0]);
 
-    const app = new Map(readTar(layerTars[1]!).map((entry) => [entry.name, entry]));
-    assert.deepEqual([app.get('app/current')!.type, app.get('app/current')!.linkname], ['2', 'readme']);
-    assert.deepEqual([app.get('app/far')!.type, app.get('app/far')!.linkname], ['2', longTarget]);
+    const app = new Map(parseTar(layerTars[1]!).map((entry) => [entry.path, entry]));
+    assert.deepEqual([app.get('app/current')!.type, app.get('app/current')!.linkTarget], ['symlink', 'readme']);
+    assert.deepEqual([app.get('app/far')!.type, app.get('app/far')!.linkTarget], ['symlink', longTarget]);
     assert.equal(app.get(longName)!.body.toString(), 'long');
     assert.deepEqual([app.get('app/readme')!.mode, app.get('app/readme')!.uid], [0o600, 65532]);
-    assert.ok(app.has(`${longDir}`), 'long parent directory added');
+    assert.equal(app.get(longDir.slice(0, -1))?.type, 'dir', 'long parent directory added');
   });
 
-  it('is read the same way by GNU tar (long names, symlinks, modes)', async () => {
+  it('is read the same way by GNU tar (long names, symlinks, modes, mtime 0)', async () => {
     const written = await writeOciArchive(spec, join(dir, 'gnu.tar'));
-    const files = new Map(readTar(await readFile(written.archive)).map((entry) => [entry.name, entry]));
+    const files = new Map(parseTar(await readFile(written.archive)).map((entry) => [entry.path, entry]));
     const manifest = json<OciManifest>(files.get(`blobs/sha256/${written.digest.slice(7)}`)!.body);
-    const layer = join(dir, 'layer1.tar');
-    await writeFile(layer, gunzipSync(files.get(`blobs/sha256/${manifest.layers[1]!.digest.slice(7)}`)!.body));
-    const { stdout } = await promisify(execFile)('tar', ['--list', '--verbose', '--numeric-owner', '--file', layer]);
-    const lines = stdout.trim().split('\n');
+    const list = async (index: number): Promise<string[]> => {
+      const layer = join(dir, `layer${index}.tar`);
+      await writeFile(layer, gunzipSync(files.get(`blobs/sha256/${manifest.layers[index]!.digest.slice(7)}`)!.body));
+      const args = ['--list', '--verbose', '--numeric-owner', '--full-time', '--file', layer];
+      const { stdout } = await promisify(execFile)('tar', args, { env: { ...process.env, TZ: 'UTC' } });
+      return stdout.trim().split('\n');
+    };
+    const base = await list(0);
+    const lines = await list(1);
+    for (const line of [...base, ...lines]) assert.match(line, / 1970-01-01 00:00:00 /, `mtime 0: ${line}`);
+    assert.ok(base.some((line) => line.startsWith('drwx------ 65532/65532') && line.endsWith(' home/nonroot/')));
     assert.ok(lines.some((line) => line.startsWith('lrwxrwxrwx 0/0') && line.endsWith(`app/far -> ${longTarget}`)));
     assert.ok(lines.some((line) => line.startsWith('-rw------- 65532/65532') && line.endsWith(' app/readme')));
     assert.ok(lines.some((line) => line.endsWith(` ${longName}`)));

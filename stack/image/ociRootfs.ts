@@ -1,7 +1,7 @@
 /**
- * Unpacks an image archive written by stack/image/oci.ts (OCI layout + docker manifest.json) into a root
- * filesystem directory, layer by layer, with owners and modes: what a container runtime would mount. Used to
- * check the catapult image for real (chroot into it) without a container engine.
+ * Unpacks an image archive written by oci.ts (OCI layout + docker manifest.json) into a root filesystem
+ * directory, layer by layer, with owners and modes: what a container runtime would mount. Used to check the
+ * images the stack builds for real (chroot into them) without a container engine.
  */
 import { lstat, mkdir, readFile, symlink, writeFile, chmod, chown } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
