@@ -10,17 +10,11 @@
 import type { V1Job, V1Volume } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { isApiRole, type ParsedSymbolNode } from '../symbolNode.js';
+import { mongoContainer, mongoInitContainer, recoveryContainer } from './containers.js';
 import { RECOVERY_JOB_SCRIPT, VOLUMES } from './layout.js';
 import { childMetadata, commonLabels } from './metadata.js';
 import { checkName, DATA_VOLUME, objectNames } from './names.js';
-import {
-  commonPodSettings,
-  MODE_CONFIG,
-  MODE_SECRET,
-  mongoContainer,
-  mongoInitContainer,
-  recoveryContainer,
-} from './statefulSet.js';
+import { commonPodSettings, MODE_CONFIG, MODE_SECRET } from './statefulSet.js';
 
 /** The Job controller copies the Job's name into the label `job-name` of its pods: 63 characters at most. */
 const JOB_NAME_MAX_LENGTH = 63;
