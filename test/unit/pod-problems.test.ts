@@ -6,18 +6,17 @@ import { CONDITION_REASON_PATTERN, setCondition } from '../../k8s/conditions.js'
 import { catapultCommand, CONTAINERS } from '../../k8s/objects/layout.js';
 import {
   classifyPod,
-  MAX_LOG_DETAIL,
   POD_PROBLEM_KINDS,
   problemKey,
   repairsLockInPlace,
   restartCounts,
   SEVERITY_ORDER,
   summarise,
-  summariseTerminationMessage,
   unsignedExitCode,
   type ClassifyContext,
   type PodProblem,
 } from '../../worker/podProblems.js';
+import { MAX_LOG_DETAIL, summariseTerminationMessage } from '../../worker/terminationMessage.js';
 
 const now = new Date('2025-06-01T12:00:00Z');
 const ago = (seconds: number): Date => new Date(now.getTime() - seconds * 1000);
