@@ -286,12 +286,13 @@ function describeTermination(container: string, t: V1ContainerStateTerminated, w
   const lock = isLockError(t);
   if (lock) {
     const file = LOCK_FILES[container] ?? 'lock file';
+    // Usually a lock left by an unclean stop; catapult's own words follow, for when the data is unreachable instead.
     text += `: catapult could not acquire its instance lock (stale ${file}), catapult.recovery must run`;
   } else if (code === EXIT_SIGKILL && t.reason !== 'OOMKilled') {
     text += ': killed by SIGKILL (liveness probe or grace period exceeded)';
   }
   const detail = summariseTerminationMessage(t.message);
-  if (detail && !(lock && /instance lock/i.test(detail))) text += `: ${detail}`;
+  if (detail) text += `: ${detail}`;
   return text;
 }
 

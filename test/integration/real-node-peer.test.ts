@@ -8,6 +8,7 @@ import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -15,7 +16,8 @@ import { connect } from 'node:tls';
 import { ensureCatapultImage } from '../../stack/catapult/image.js';
 import { importImage, realNodePlacement } from '../../stack/realNode.js';
 import { createCertificateSet, PrivateKeySecret } from '../../symbol/index.js';
-import { uniqueName, withNamespace } from '../support/cluster.js';
+import { GROUP, PLURAL, VERSION, type SymbolNode } from '../../k8s/symbolNode.js';
+import { uniqueName, watchUntil, withNamespace } from '../support/cluster.js';
 import { containerProcesses } from '../support/hostProcesses.js';
 import { installOperatorInCluster } from '../support/inCluster.js';
 import { createLocalVolume, realNodeName, realNodeSkipReason, realNodeStorageClass } from '../support/realNode.js';
@@ -103,7 +105,7 @@ async function killServer(pod: k8s.V1Pod): Promise<number> {
 }
 
 test(
-  'on the real node, the in-cluster operator runs a sai peer: seed imported, TLS on 7900, recovery after SIGKILL and an unclean pod deletion',
+  'on the real node, the in-cluster operator runs a sai peer: seed imported, TLS on 7900, recovery after SIGKILL and an unclean pod deletion, a failed start reported in catapult words',
   { timeout: 600_000 },
   async () => {
     const unavailable = realNodeSkipReason();
@@ -115,6 +117,7 @@ test(
       const core = kc.makeApiClient(k8s.CoreV1Api);
       const operator = await installOperatorInCluster(kc, namespace, uniqueName('real-node-queue'));
       const volume = await createLocalVolume(kc, { capacity: '2Gi' });
+      const dataDir = join(volume.path, 'data');
       try {
         await createSymbolNode(kc, namespace, NODE, {
           ...saiPeerSpec,
@@ -137,7 +140,7 @@ test(
         const firstStart = await podLog(core, namespace, 'server');
         assert.match(firstStart, /importing seed directory/);
         assert.match(firstStart, /loaded blockchain \(height = 1/);
-        assert.ok(existsSync(join(volume.path, 'data', 'index.dat')), 'the chain lives on the node volume');
+        assert.ok(existsSync(join(dataDir, 'index.dat')), 'the chain lives on the node volume');
 
         // TLS 1.3 on 7900 that accepts a client chained like a Symbol node's, presenting the node's own chain.
         const chain = await peerHandshake(pod.status!.podIP!);
@@ -175,16 +178,37 @@ test(
         assert.match(afterDeletion, /loaded blockchain \(height = 1/);
         assert.doesNotMatch(afterDeletion, /importing seed directory/);
         await waitForCondition(kc, namespace, NODE, 'Ready', 'True', 120_000);
-        const events = await nodeEvents(kc, namespace, NODE);
-        assert.ok(events.length > 0, 'the operator recorded Events on the SymbolNode');
+
+        // A start that fails is not hidden: with its data directory taken away, the server restarted after a clean
+        // stop cannot take its instance lock; what catapult printed reaches the SymbolNode's condition and Events.
+        await chmod(dataDir, 0o000);
+        const [serverPid] = await containerProcesses(serverStatus(pod)!.containerID!, /catapult\.server/);
+        process.kill(serverPid!, 'SIGTERM');
+        const failed = await watchUntil<SymbolNode & k8s.KubernetesObject>(
+          kc,
+          `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+          {},
+          (node) =>
+            node.metadata?.name === NODE &&
+            conditionOf(node, 'Degraded')?.status === 'True' &&
+            /could not acquire instance lock/.test(conditionOf(node, 'Degraded')?.message ?? ''),
+          120_000,
+        );
+        assert.match(conditionOf(failed, 'Degraded')!.message, /server\.lock/);
+        const warnings = (await nodeEvents(kc, namespace, NODE)).filter((e) => e.type === 'Warning');
+        assert.ok(
+          warnings.some((e) => /could not acquire instance lock/.test(e.message ?? '')),
+          `a Warning Event carries catapult's words: ${warnings.map((e) => e.message).join(' | ')}`,
+        );
       } finally {
+        await chmod(dataDir, 0o2775).catch(() => undefined);
         await operator.uninstall();
         await kc
           .makeApiClient(k8s.CustomObjectsApi)
           .deleteNamespacedCustomObject({
-            group: 'symbol.nodeoperator.io',
-            version: 'v1alpha1',
-            plural: 'symbolnodes',
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
             namespace,
             name: NODE,
           })

@@ -156,6 +156,8 @@ void describe('classifyPod', () => {
     assert.match(p.message, /code 253/);
     assert.match(p.message, /instance lock \(stale server\.lock\)/);
     assert.match(p.message, /catapult\.recovery/);
+    // catapult's own words too: a lock it cannot take may also be a data directory it cannot reach.
+    assert.match(p.message, /could not acquire instance lock "\/data\/server\.lock"/);
   });
 
   void it('reads the regular containers too: a crash-looping peer server, exit −3 reported signed', () => {
