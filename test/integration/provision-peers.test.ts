@@ -14,8 +14,6 @@ import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { zipSync } from 'fflate';
 
@@ -34,6 +32,7 @@ import { watchUntil, withNamespace } from '../support/cluster.js';
 import { startNodewatchStandIn, standInNodeLists } from '../support/nodewatch.js';
 import { withOperator } from '../support/operator.js';
 import { saiPackageZip } from '../support/paths.js';
+import { closedPort } from '../support/ports.js';
 import { conditionOf, createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
 
 const saiZip = new Uint8Array(readFileSync(saiPackageZip));
@@ -45,14 +44,6 @@ function saiPackageWithNodewatch(url: string | undefined): Uint8Array {
   const ini = pkg.text('shoestring.ini').replace(/^nodewatch = .*$/m, url === undefined ? '' : `nodewatch = ${url}`);
   files['shoestring.ini'] = new TextEncoder().encode(ini);
   return zipSync(files);
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const knownPeers = (file: string | undefined): unknown[] =>

@@ -20,6 +20,7 @@ import {
 } from '../../symbol/index.js';
 import { startNodewatchStandIn, standInNodeLists, type NodewatchStandIn } from '../support/nodewatch.js';
 import { saiPackageZip } from '../support/paths.js';
+import { closedPort } from '../support/ports.js';
 
 const sai = loadNetworkPackageFromZip(new Uint8Array(readFileSync(saiPackageZip)));
 
@@ -51,15 +52,6 @@ function node(spec: Record<string, unknown> = {}, name = 'alpha'): ParsedSymbolN
 }
 
 const dual = { role: 'dual', restImage: 'symbolplatform/symbol-rest:2.5.1', mongoImage: 'mongo:7.0.16' };
-
-/** A TCP port nothing listens on (the kernel refuses at once). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 void describe('starting peers', () => {
   let standIn: NodewatchStandIn;
