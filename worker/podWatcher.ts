@@ -4,6 +4,7 @@ import { restartOnError } from '../k8s/client.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGER_NAME } from '../k8s/symbolNode.js';
 import { nodeLifecycleWorkflowId, podHealthSignal, type PodHealthReport } from '../workflows/nodeLifecycle.js';
 import { classifyPod, problemKey, restartCounts, summarise } from './podProblems.js';
+import { LatestPerKey } from './latestPerKey.js';
 import { informerSynced } from './watcher.js';
 
 export interface PodWatcherOptions {
@@ -38,7 +39,8 @@ export class NodePodWatcher {
   private readonly lastReported = new Map<string, string>();
   private readonly restarts = new Map<string, Record<string, number>>();
   private stopped = false;
-  private readonly signals = new Set<Promise<unknown>>();
+  /** One report in flight per pod, the newest next: two racing signals could land out of order. */
+  private readonly reports = new LatestPerKey();
   private readonly log: (message: string) => void;
 
   constructor(private readonly options: PodWatcherOptions) {
@@ -123,7 +125,7 @@ export class NodePodWatcher {
     for (const timer of this.lostNodeTimers.values()) clearTimeout(timer);
     await this.informer?.stop();
     await this.nodeInformer?.stop();
-    await Promise.allSettled([...this.signals]);
+    await this.reports.idle();
   }
 
   private forget(pod: k8s.V1Pod): void {
@@ -174,21 +176,21 @@ export class NodePodWatcher {
         }
       : { ...podIdentity, podReady };
     const workflowId = nodeLifecycleWorkflowId({ namespace, name: node, uid });
-    const signal = this.options.client.workflow
-      .getHandle(workflowId)
-      .signal(podHealthSignal, report)
-      .catch((error: unknown) => {
-        if (error instanceof WorkflowNotFoundError) return;
-        this.log(`could not report pod ${id}: ${error instanceof Error ? error.message : String(error)}; retrying`);
-        // Report the pod as it is by then, unless a newer report went out meanwhile.
-        setTimeout(() => {
-          if (this.stopped || this.lastReported.get(id) !== key) return;
-          this.lastReported.delete(id);
-          const current = this.informer?.get(pod.metadata?.name ?? '', namespace);
-          if (current) this.onPod(current);
-        }, 1000);
-      });
-    this.signals.add(signal);
-    void signal.finally(() => this.signals.delete(signal));
+    const send = (): Promise<void> =>
+      this.options.client.workflow
+        .getHandle(workflowId)
+        .signal(podHealthSignal, report)
+        .catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) return;
+          this.log(`could not report pod ${id}: ${error instanceof Error ? error.message : String(error)}; retrying`);
+          // Report the pod as it is by then, unless a newer report went out meanwhile.
+          setTimeout(() => {
+            if (this.stopped || this.lastReported.get(id) !== key) return;
+            this.lastReported.delete(id);
+            const current = this.informer?.get(pod.metadata?.name ?? '', namespace);
+            if (current) this.onPod(current);
+          }, 1000);
+        });
+    this.reports.submit(id, send);
   }
 }
