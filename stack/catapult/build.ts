@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../versions.js';
 import { CATAPULT_BUILD_PACKAGES, ensureDebianPackages } from './debianPackages.js';
-import { withDirectoryLock } from './lock.js';
+import { withLock } from '../processes.js';
 import { catapultPatchFingerprint, patchCatapultSources } from './patch.js';
 import { CATAPULT_TARBALL_SHA256, CATAPULT_VERSION, unpackCatapultSource, verifiedCatapultTarball } from './source.js';
 
@@ -243,42 +243,47 @@ export async function ensureCatapultBuild(log: (line: string) => void = console.
   });
   if (existsSync(dir)) return result();
 
-  return withDirectoryLock(catapultPaths.lock, log, async () => {
-    if (existsSync(dir)) return result(); // built by whoever held the lock
-    await mkdir(paths.buildLogDir, { recursive: true });
-    const logFile = join(paths.buildLogDir, `catapult-${CATAPULT_VERSION}-${key}.log`);
-    const ccacheWarm = existsSync(join(catapultPaths.ccache, 'stats')) || existsSync(join(catapultPaths.ccache, '0'));
-    log(
-      `building catapult ${CATAPULT_VERSION} (${CATAPULT_TARGETS.length} targets; ~18 min cold on 2 cores, under a minute with a warm ccache${ccacheWarm ? ', ccache present' : ''}); log: ${logFile}`,
-    );
-    const started = Date.now();
-    // Built into a scratch directory and renamed at the end, so an interrupted build never looks cached.
-    const scratch = `${dir}.partial-${process.pid}`;
-    await rm(scratch, { recursive: true, force: true });
-    try {
-      await buildInto(scratch, logFile, log);
-      await writeFile(
-        join(scratch, 'build.json'),
-        JSON.stringify(
-          { version: CATAPULT_VERSION, key, targets: CATAPULT_TARGETS, cmake: CATAPULT_CMAKE_ARGS },
-          null,
-          2,
-        ),
+  return withLock(
+    catapultPaths.lock,
+    'building catapult',
+    async () => {
+      if (existsSync(dir)) return result(); // built by whoever held the lock
+      await mkdir(paths.buildLogDir, { recursive: true });
+      const logFile = join(paths.buildLogDir, `catapult-${CATAPULT_VERSION}-${key}.log`);
+      const ccacheWarm = existsSync(join(catapultPaths.ccache, 'stats')) || existsSync(join(catapultPaths.ccache, '0'));
+      log(
+        `building catapult ${CATAPULT_VERSION} (${CATAPULT_TARGETS.length} targets; ~18 min cold on 2 cores, under a minute with a warm ccache${ccacheWarm ? ', ccache present' : ''}); log: ${logFile}`,
       );
-      await rename(scratch, dir);
-    } catch (error) {
+      const started = Date.now();
+      // Built into a scratch directory and renamed at the end, so an interrupted build never looks cached.
+      const scratch = `${dir}.partial-${process.pid}`;
       await rm(scratch, { recursive: true, force: true });
-      throw error;
-    }
-    // The build tree is 1.1 GB; the ccache alone makes the next build fast. Older builds are never read again.
-    await rm(catapultPaths.work, { recursive: true, force: true });
-    for (const name of await readdir(catapultPaths.root)) {
-      if (/^v[\d.]+-[0-9a-f]{12}$/.test(name) && name !== `${CATAPULT_VERSION}-${key}`) {
-        await rm(join(catapultPaths.root, name), { recursive: true, force: true });
+      try {
+        await buildInto(scratch, logFile, log);
+        await writeFile(
+          join(scratch, 'build.json'),
+          JSON.stringify(
+            { version: CATAPULT_VERSION, key, targets: CATAPULT_TARGETS, cmake: CATAPULT_CMAKE_ARGS },
+            null,
+            2,
+          ),
+        );
+        await rename(scratch, dir);
+      } catch (error) {
+        await rm(scratch, { recursive: true, force: true });
+        throw error;
       }
-    }
-    const elapsed = Date.now() - started;
-    log(`built catapult ${CATAPULT_VERSION} in ${formatDuration(elapsed)} → ${dir}`);
-    return result(elapsed);
-  });
+      // The build tree is 1.1 GB; the ccache alone makes the next build fast. Older builds are never read again.
+      await rm(catapultPaths.work, { recursive: true, force: true });
+      for (const name of await readdir(catapultPaths.root)) {
+        if (/^v[\d.]+-[0-9a-f]{12}$/.test(name) && name !== `${CATAPULT_VERSION}-${key}`) {
+          await rm(join(catapultPaths.root, name), { recursive: true, force: true });
+        }
+      }
+      const elapsed = Date.now() - started;
+      log(`built catapult ${CATAPULT_VERSION} in ${formatDuration(elapsed)} → ${dir}`);
+      return result(elapsed);
+    },
+    log,
+  );
 }

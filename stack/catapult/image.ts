@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { writeOciArchive, type ImageEntry, type ImageSpec, type WrittenImage } from '../image/oci.js';
 import { paths, stackSourceDir } from '../versions.js';
 import { CATAPULT_EXECUTABLES, CATAPULT_LIBRARIES, ensureCatapultBuild, type CatapultBuild } from './build.js';
-import { withDirectoryLock } from './lock.js';
+import { withLock } from '../processes.js';
 import { resolveRuntimeLibraries, systemImagePath, usrMergedPath, type RuntimeLibrary } from './runtimeLibraries.js';
 import { CATAPULT_VERSION, sha256File } from './source.js';
 
@@ -172,21 +172,26 @@ export async function ensureCatapultImage(log: (line: string) => void = console.
   const hit = await cached();
   if (hit) return hit;
   await mkdir(catapultImagePaths.dir, { recursive: true });
-  return withDirectoryLock(catapultImagePaths.lock, log, async () => {
-    const again = await cached();
-    if (again) return again;
-    const started = Date.now();
-    const written = await writeOciArchive(spec, archive);
-    await writeFile(record, JSON.stringify(written, null, 2));
-    // Older archives of this image are never read again (the key covers every input): keep the cache small.
-    for (const name of await readdir(catapultImagePaths.dir)) {
-      if (/^catapult-server-[0-9a-f]{16}\.tar(\.json)?$/.test(name) && !name.startsWith(`catapult-server-${key}.`)) {
-        await rm(join(catapultImagePaths.dir, name), { force: true });
+  return withLock(
+    catapultImagePaths.lock,
+    'packing the catapult image',
+    async () => {
+      const again = await cached();
+      if (again) return again;
+      const started = Date.now();
+      const written = await writeOciArchive(spec, archive);
+      await writeFile(record, JSON.stringify(written, null, 2));
+      // Older archives of this image are never read again (the key covers every input): keep the cache small.
+      for (const name of await readdir(catapultImagePaths.dir)) {
+        if (/^catapult-server-[0-9a-f]{16}\.tar(\.json)?$/.test(name) && !name.startsWith(`catapult-server-${key}.`)) {
+          await rm(join(catapultImagePaths.dir, name), { force: true });
+        }
       }
-    }
-    log(
-      `packed ${written.reference} (${(written.bytes / 1024 / 1024).toFixed(1)} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s → ${archive}`,
-    );
-    return written;
-  });
+      log(
+        `packed ${written.reference} (${(written.bytes / 1024 / 1024).toFixed(1)} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s → ${archive}`,
+      );
+      return written;
+    },
+    log,
+  );
 }

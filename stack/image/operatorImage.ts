@@ -20,6 +20,7 @@ import { lstat, mkdir, readdir, readFile, readlink, rename, rm, writeFile } from
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { withLock } from '../processes.js';
 import { paths } from '../versions.js';
 import { buildDist, distDir, repoRoot } from './buildDist.js';
 import { writeOciArchive, type ImageEntry, type WrittenImage } from './oci.js';
@@ -44,13 +45,32 @@ export async function ensureOperatorImage(log: (line: string) => void): Promise<
   const key = await inputKey();
   const dir = join(imageCacheDir, `operator-${key.slice(0, 16)}`);
   const record = join(dir, 'image.json');
-  if (existsSync(record)) {
-    const cached = JSON.parse(await readFile(record, 'utf8')) as WrittenImage;
-    if (existsSync(cached.archive)) {
-      log(`operator image ${cached.reference} (cached, ${seconds(started)})`);
-      return cached;
-    }
-  }
+  const cached = async (): Promise<WrittenImage | undefined> => {
+    if (!existsSync(record)) return undefined;
+    const image = JSON.parse(await readFile(record, 'utf8')) as WrittenImage;
+    if (!existsSync(image.archive)) return undefined;
+    log(`operator image ${image.reference} (cached, ${seconds(started)})`);
+    return image;
+  };
+  const found = await cached();
+  if (found) return found;
+  // One build at a time: it rewrites dist/, which a concurrent build (another test file) would be packing.
+  return withLock(
+    join(imageCacheDir, 'operator-build.lock'),
+    'building the operator image',
+    async () => {
+      return (await cached()) ?? (await buildImage(dir, record, started, log));
+    },
+    log,
+  );
+}
+
+async function buildImage(
+  dir: string,
+  record: string,
+  started: number,
+  log: (line: string) => void,
+): Promise<WrittenImage> {
   await buildDist(log);
   const [runtime, modules, app] = await Promise.all([runtimeLayer(), nodeModulesLayer(), appLayer()]);
   const scratch = `${dir}.partial-${process.pid}`;
