@@ -400,6 +400,20 @@ const portSchema = z
   .min(1, { error: (iss) => `${quoteValue(iss.input)} is not a TCP port (1-65535)` })
   .max(65535, { error: (iss) => `${quoteValue(iss.input)} is not a TCP port (1-65535)` });
 
+/** A DNS name or IP address, as catapult's `[localnode] host` and a peer's `host` take it. */
+const hostNameSchema = () =>
+  z.string(typed('a string')).check((ctx) => {
+    const problem = hostNameProblem(ctx.value);
+    if (problem !== undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: problem,
+        params: { reason: 'InvalidHostName' satisfies SpecErrorReason },
+      });
+    }
+  });
+
 /** One entry of peers-p2p.json / peers-api.json, in the spec's camelCase (the file says `api_port`). */
 const peerSchema = z.strictObject(
   {
@@ -407,17 +421,7 @@ const peerSchema = z.strictObject(
     publicKey: z
       .string(typed('a string'))
       .regex(RE.publicKey, { error: (iss) => `${quoteValue(iss.input)} is not a public key (64 hex digits)` }),
-    host: z.string(typed('a string')).check((ctx) => {
-      const problem = hostNameProblem(ctx.value);
-      if (problem !== undefined) {
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          message: problem,
-          params: { reason: 'InvalidHostName' satisfies SpecErrorReason },
-        });
-      }
-    }),
+    host: hostNameSchema(),
     port: portSchema.default(DEFAULT_PEER_PORT),
     /** The peer's REST port, for tools that read the file (shoestring); catapult ignores it. */
     apiPort: portSchema.optional(),
@@ -490,17 +494,7 @@ export const SymbolNodeSpecSchema = z
       role: enumOf(ROLES, 'role').default('peer'),
       harvester: boolean(false),
       voter: boolean(false),
-      hostName: z.string(typed('a string')).check((ctx) => {
-        const problem = hostNameProblem(ctx.value);
-        if (problem !== undefined) {
-          ctx.issues.push({
-            code: 'custom',
-            input: ctx.value,
-            message: problem,
-            params: { reason: 'InvalidHostName' satisfies SpecErrorReason },
-          });
-        }
-      }),
+      hostName: hostNameSchema(),
       friendlyName: z
         .string(typed('a string'))
         .check((ctx) => {

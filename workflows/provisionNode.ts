@@ -25,30 +25,22 @@ function provisionedReport(configuration: NodeConfiguration | undefined): {
   condition: ConditionUpdate;
   event?: NodeEvent;
 } {
+  const provisioned = (reason: string, message: string): ConditionUpdate => ({
+    type: 'Provisioned',
+    status: 'True',
+    reason,
+    message,
+  });
   const peers = configuration?.peers;
-  if (peers === undefined) {
-    return { condition: { type: 'Provisioned', status: 'True', reason: 'ObjectsApplied', message: OBJECTS_APPLIED } };
-  }
+  if (peers === undefined) return { condition: provisioned('ObjectsApplied', OBJECTS_APPLIED) };
   if (peers.p2p > 0) {
-    return {
-      condition: {
-        type: 'Provisioned',
-        status: 'True',
-        reason: 'ObjectsApplied',
-        message: `${OBJECTS_APPLIED}; starting peers: ${peers.summary}`,
-      },
-    };
+    return { condition: provisioned('ObjectsApplied', `${OBJECTS_APPLIED}; starting peers: ${peers.summary}`) };
   }
   const message =
     `peers-p2p.json lists no peer (${peers.summary}): the node will connect to nobody and not sync until ` +
     `spec.peers names some`;
   return {
-    condition: {
-      type: 'Provisioned',
-      status: 'True',
-      reason: 'NoKnownPeers',
-      message: `${OBJECTS_APPLIED}; ${message}`,
-    },
+    condition: provisioned('NoKnownPeers', `${OBJECTS_APPLIED}; ${message}`),
     event: { type: 'Warning', reason: 'NoKnownPeers', message },
   };
 }
