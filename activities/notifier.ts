@@ -9,7 +9,7 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import type { PodProblem } from '../worker/podProblems.js';
+import type { PodProblem } from '../workflows/remediation/kinds.js';
 
 export interface AlertNode {
   namespace: string;

@@ -171,26 +171,39 @@ export const SPEC_ERROR_REASONS = [
   'InvalidImage',
   'InvalidQuantity',
   'InvalidResources',
+  'InvalidPodAnnotations',
+  'InvalidNodeSelector',
+  'InvalidTolerations',
   'ConflictingFields',
 ] as const;
 export type SpecErrorReason = (typeof SPEC_ERROR_REASONS)[number];
 
 /**
- * Failures the operator finds while provisioning that also need a person: a referenced Secret or
- * package that is missing or wrong. Like spec errors they make the phase `Failed`; the lifecycle
- * workflow still retries them now and then, since creating the Secret or package fixes them.
+ * The one table of failures found while provisioning that need something outside the spec: a referenced Secret
+ * or package that is missing or wrong, a download source that is down, an API refusal. `failed`: the phase is
+ * `Failed` (a person must act). `retryLater`: the lifecycle tries again now and then by itself, since creating
+ * the Secret or package, the source coming back or a granted permission fixes it; the others wait for a spec
+ * change. Workflows read it through workflows/remediation (failureRules.ts).
  */
-export const INPUT_ERROR_REASONS = [
-  'IdentitySecretNotFound',
-  'IdentityKeyMissing',
-  'InvalidIdentityKey',
-  'ChecksumMismatch',
-  'InvalidChecksum',
-  'MissingFile',
-  'InvalidArchive',
-  'InvalidShoestringIni',
-  'InvalidConfiguration',
-] as const;
+export const INPUT_ERROR_RULES = {
+  IdentitySecretNotFound: { failed: true, retryLater: true },
+  IdentityKeyMissing: { failed: true, retryLater: true },
+  InvalidIdentityKey: { failed: true, retryLater: true },
+  ChecksumMismatch: { failed: true, retryLater: true },
+  MissingFile: { failed: true, retryLater: true },
+  InvalidChecksum: { failed: true, retryLater: false },
+  InvalidArchive: { failed: true, retryLater: false },
+  InvalidShoestringIni: { failed: true, retryLater: false },
+  InvalidConfiguration: { failed: true, retryLater: false },
+  SourceUnavailable: { failed: false, retryLater: true },
+  // RBAC refused a request: an administrator fixes it, not the spec.
+  KubernetesApi403: { failed: true, retryLater: true },
+} as const satisfies Record<string, { failed: boolean; retryLater: boolean }>;
+export type InputErrorReason = keyof typeof INPUT_ERROR_RULES;
+
+export const INPUT_ERROR_REASONS = (Object.keys(INPUT_ERROR_RULES) as InputErrorReason[]).filter(
+  (reason) => INPUT_ERROR_RULES[reason].failed,
+);
 
 export interface PhaseInput {
   conditions: readonly Condition[] | undefined;

@@ -9,7 +9,7 @@ import { WebhookAlerts, type SecretKeyLocation } from '../activities/alerts.js';
 import { createNodeActivities, type ActivityDependencies } from '../activities/index.js';
 import { OperatorWatches } from '../activities/sharedWatch.js';
 import type { KubeClients } from '../k8s/client.js';
-import type { RemediationPolicy } from '../workflows/remediationPolicy.js';
+import type { RemediationPolicy } from '../workflows/remediation/policy.js';
 import type { HealthState } from './health.js';
 import { NodePodWatcher } from './podWatcher.js';
 import { SymbolNodeWatcher } from './watcher.js';

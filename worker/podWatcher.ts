@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { restartOnError } from '../k8s/client.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGER_NAME } from '../k8s/symbolNode.js';
 import { nodeLifecycleWorkflowId, podHealthSignal, type PodHealthReport } from '../workflows/nodeLifecycle.js';
-import { classifyPod, problemKey, restartCounts, summarise } from './podProblems.js';
+import { classifyPod, problemKey, restartCounts, summarise } from '../workflows/remediation/index.js';
 import { LatestPerKey } from './latestPerKey.js';
 import { informerSynced } from './watcher.js';
 

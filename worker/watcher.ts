@@ -15,7 +15,7 @@ import {
   symbolNetworkKey,
   symbolNodeKey,
 } from '../workflows/searchAttributes.js';
-import type { RemediationPolicy } from '../workflows/remediationPolicy.js';
+import type { RemediationPolicy } from '../workflows/remediation/policy.js';
 
 export interface WatcherOptions {
   kubeConfig: k8s.KubeConfig;

@@ -23,7 +23,8 @@ import {
   remediationFor,
   type RemediationPolicy,
   type ReportedProblem,
-} from './remediationPolicy.js';
+} from './remediation/policy.js';
+import { retriesLater } from './remediation/failureRules.js';
 import { nodeActionKey, symbolNodeKey, kubernetesNamespaceKey, symbolNetworkKey } from './searchAttributes.js';
 
 /** The watcher saw this generation of the spec; provision it unless already done. */
@@ -81,16 +82,6 @@ export interface NodeLifecycleInput {
   state?: NodeLifecycleState;
 }
 
-// Failures a person fixes without editing the SymbolNode (by creating the Secret or package it
-// names, or when a download source comes back): worth another try now and then.
-const externallyFixable = new Set([
-  'IdentitySecretNotFound',
-  'IdentityKeyMissing',
-  'InvalidIdentityKey',
-  'MissingFile',
-  'ChecksumMismatch',
-  'SourceUnavailable',
-]);
 const maxRetryDelayMs = 10 * 60_000;
 
 export function nodeLifecycleWorkflowId(ref: NodeRef): string {
@@ -311,7 +302,7 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   let retryDelayMs = firstRetryDelayMs;
   while (!state.deleted) {
     const outcome = state.lastOutcome;
-    const retry = outcome?.outcome === 'Failed' && externallyFixable.has(outcome.reason);
+    const retry = outcome?.outcome === 'Failed' && retriesLater(outcome.reason);
     const wanted = (): boolean =>
       state.deleted || provisioningWanted() || pendingHealth !== undefined || resumeRequested;
     // condition() without a timeout resolves only when `wanted` holds; with one, it says whether it did.

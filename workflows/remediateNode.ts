@@ -2,7 +2,7 @@ import { patched, proxyActivities, proxyLocalActivities, sleep } from '@temporal
 import type { NodeActivities } from '../activities/index.js';
 import type { NodeRef } from '../activities/types.js';
 import { failureOf, kubernetesRetry, kubernetesStepOptions, waitForNodeReadyOptions } from './kubernetesSteps.js';
-import { backoffDelayMs, type RemediationPolicy, type ReportedProblem } from './remediationPolicy.js';
+import { backoffDelayMs, type RemediationPolicy, type ReportedProblem } from './remediation/policy.js';
 
 const { readSymbolNode, reportNodeStatus, createRecoveryJob, startNode } =
   proxyLocalActivities<NodeActivities>(kubernetesStepOptions);

@@ -91,7 +91,7 @@ const RAISE_NOFILE = 'ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true';
 
 /**
  * Marks a start script that repairs a stale lock itself before the server starts. The pod watcher reads it from
- * the pod's spec (worker/podProblems.ts): such a container's crash heals on its in-place restart and needs the
+ * the pod's spec (workflows/remediation/containers.ts): such a container's crash heals on its in-place restart and needs the
  * operator's recovery only if that restart fails too. Pods from before the script have no marker.
  */
 export const REPAIRS_LOCK_IN_PLACE_MARKER = '# symbol-node-operator: repairs a stale lock in place';

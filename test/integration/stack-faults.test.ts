@@ -2,7 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifyPod } from '../../worker/podProblems.js';
+import { classifyPod } from '../../workflows/remediation/index.js';
 import { absent, testKubeConfig, uniqueName, watchUntil, withNamespace } from '../support/cluster.js';
 import {
   clearPodFault,

@@ -1,6 +1,6 @@
 import './quietTemporal.js';
 import type * as k8s from '@kubernetes/client-node';
-import type { RemediationPolicy } from '../../workflows/remediationPolicy.js';
+import type { RemediationPolicy } from '../../workflows/remediation/policy.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { SecretKeyLocation } from '../../activities/alerts.js';

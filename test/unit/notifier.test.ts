@@ -12,7 +12,7 @@ import {
   type Notifier,
   type WebhookBody,
 } from '../../activities/notifier.js';
-import type { PodProblem } from '../../worker/podProblems.js';
+import type { PodProblem } from '../../workflows/remediation/index.js';
 
 /** The secret part of the URL, as in Slack's and Discord's webhook URLs. */
 const TOKEN = 'T0000000/B1111111/s3cr3tXyZtoken';

@@ -15,8 +15,8 @@ import {
   unsignedExitCode,
   type ClassifyContext,
   type PodProblem,
-} from '../../worker/podProblems.js';
-import { MAX_LOG_DETAIL, summariseTerminationMessage } from '../../worker/terminationMessage.js';
+} from '../../workflows/remediation/index.js';
+import { MAX_LOG_DETAIL, summariseTerminationMessage } from '../../workflows/remediation/index.js';
 
 const now = new Date('2025-06-01T12:00:00Z');
 const ago = (seconds: number): Date => new Date(now.getTime() - seconds * 1000);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildRecoveryJob, buildStatefulSet, recoveryJobName } from '../../k8s/objects/index.js';
-import { backoffDelayMs, DEFAULT_REMEDIATION_POLICY, remediationFor } from '../../workflows/remediationPolicy.js';
+import { computePhase, INPUT_ERROR_REASONS } from '../../k8s/conditions.js';
+import { retriesLater } from '../../workflows/remediation/failureRules.js';
+import { backoffDelayMs, DEFAULT_REMEDIATION_POLICY, remediationFor } from '../../workflows/remediation/policy.js';
 import { API_IMAGES, context, parsed, SERVER_IMAGE } from './k8s-fixtures.js';
 
 const problem = (kind: string, extra: Partial<Parameters<typeof remediationFor>[0]> = {}) => ({
@@ -75,5 +77,26 @@ describe('buildRecoveryJob', () => {
     assert.ok(a.length <= 63 && b.length <= 63, `${a} ${b}`);
     assert.notEqual(a, b);
     assert.match(a, /-recovery-12345-3$/);
+  });
+});
+
+describe('failures fixed outside the spec (one table)', () => {
+  it('retries a missing Secret, a bad checksum, a source that is down and an RBAC refusal later', () => {
+    for (const reason of ['IdentitySecretNotFound', 'ChecksumMismatch', 'SourceUnavailable', 'KubernetesApi403']) {
+      assert.equal(retriesLater(reason), true, reason);
+    }
+  });
+  it('waits for a spec change on the rest, and on names that only look like table keys', () => {
+    for (const reason of ['InvalidArchive', 'InvalidSpec', 'KubernetesApi422', 'toString', 'constructor']) {
+      assert.equal(retriesLater(reason), false, reason);
+    }
+  });
+  it('makes the phase Failed for the reasons that need a person, Degraded for a source that is down', () => {
+    const phase = (reason: string) =>
+      computePhase({
+        conditions: [{ type: 'Degraded', status: 'True', reason, message: '', lastTransitionTime: '' }],
+      });
+    for (const reason of INPUT_ERROR_REASONS) assert.equal(phase(reason), 'Failed', reason);
+    assert.equal(phase('SourceUnavailable'), 'Degraded');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Turns a failed container's termination message (with FallbackToLogsOnError, the tail of its log) into the one
- * line podProblems.ts puts into the problem it reports. Pure code.
+ * line the pod classification (containers.ts) puts into the problem it reports. Pure code.
  */
 
 /** What catapult (or seed-init) printed last, as it reaches a condition message and an Event. */
