@@ -3,7 +3,7 @@
  * worker has not failed (a blocked loop cannot answer, so the probe times out); readiness waits until the Temporal
  * worker polls and the watchers have listed what they watch.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface HealthState {
@@ -25,6 +25,8 @@ export interface HealthServerOptions {
   port: number;
   address: string;
   state: () => HealthState;
+  /** Prometheus' text for `/metrics` (worker/metrics.ts renderMetrics); unset: no such route. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
@@ -32,6 +34,10 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics' && options.metrics) {
+      serveMetrics(options.metrics, response);
       return;
     }
     if (path !== '/healthz' && path !== '/readyz') {
@@ -71,4 +77,14 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         server.closeAllConnections();
       }),
   };
+}
+
+function serveMetrics(metrics: NonNullable<HealthServerOptions['metrics']>, response: ServerResponse): void {
+  metrics().then(
+    ({ contentType, body }) => response.writeHead(200, { 'content-type': contentType }).end(body),
+    (error: unknown) =>
+      response
+        .writeHead(500, { 'content-type': 'text/plain' })
+        .end(`metrics failed: ${error instanceof Error ? error.message : String(error)}\n`),
+  );
 }
