@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeApiError, type KubeClients } from '../k8s/client.js';
+import { classifyKubernetesError, describeTransientError, isKubernetesError } from '../k8s/errors.js';
 import type { SymbolNodeSpec } from '../k8s/symbolNode.js';
 import type { OperatorConfig } from '../worker/config.js';
 import { NetworkPackageCache } from './networkPackages.js';
@@ -25,7 +26,8 @@ export interface ActivityDependencies {
   /** Shared watches for the activities' waits; owned (started lazily, stopped) by the operator process. */
   watches: OperatorWatches;
   alerts: WebhookAlerts;
-  config: Pick<OperatorConfig, 'operatorImage' | 'networkPackageOverrides'>;
+  config: Pick<OperatorConfig, 'operatorImage' | 'networkPackageOverrides'> &
+    Partial<Pick<OperatorConfig, 'networkPackageSources'>>;
 }
 
 /**
@@ -33,36 +35,48 @@ export interface ActivityDependencies {
  * are public data: activities that create private keys store them in Secrets themselves.
  */
 /**
- * Kubernetes API errors carry the whole HTTP exchange; history, status and Events get one line
- * instead (`Kubernetes API 500: failed to allocate a serviceIP …`). They stay retryable.
+ * Kubernetes errors leave an activity classified, once for all of them: `KubernetesUnavailable` (retryable; the
+ * workflows retry it without limit) when the API server is down, overloaded or unreachable, `KubernetesRejected`
+ * (not retryable; recorded, then the lifecycle waits for a spec change) when it refuses our input. A client
+ * error carries the whole HTTP exchange: history, status and Events get one line instead, never a body.
+ * Failures the activities typed themselves pass unchanged.
  */
-function withConciseApiErrors<A extends unknown[], R>(
+function withClassifiedErrors<A extends unknown[], R>(
   activity: (...args: A) => Promise<R>,
 ): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
       return await activity(...args);
     } catch (error) {
-      if (error instanceof k8s.ApiException) {
+      if (error instanceof ApplicationFailure || !isKubernetesError(error)) throw error;
+      const kind = classifyKubernetesError(error);
+      if (kind === 'transient') {
         throw ApplicationFailure.create({
-          type: 'KubernetesApiError',
-          message: describeApiError(error),
-          details: [`KubernetesApi${error.code}`],
+          type: 'KubernetesUnavailable',
+          message: describeTransientError(error),
+          details: ['KubernetesUnavailable'],
         });
       }
-      throw error;
+      const reason = error instanceof k8s.ApiException ? `KubernetesApi${error.code}` : 'KubernetesApiError';
+      throw ApplicationFailure.create({
+        // A missing or changed object may be a race with another writer: a few more tries tell.
+        type: kind === 'permanent' ? 'KubernetesRejected' : 'KubernetesApiError',
+        message: describeApiError(error),
+        details: [reason],
+        nonRetryable: kind === 'permanent',
+      });
     }
   };
 }
 
 export function createNodeActivities(dependencies: ActivityDependencies): ReturnType<typeof nodeActivities> {
   const activities: Record<string, (...args: never[]) => Promise<unknown>> = nodeActivities(dependencies);
-  for (const [name, activity] of Object.entries(activities)) activities[name] = withConciseApiErrors(activity);
+  for (const [name, activity] of Object.entries(activities)) activities[name] = withClassifiedErrors(activity);
   return activities as ReturnType<typeof nodeActivities>;
 }
 
 function nodeActivities({ kube, watches, alerts, config }: ActivityDependencies) {
-  const packages = new NetworkPackageCache(kube, config.networkPackageOverrides);
+  const packages = new NetworkPackageCache(kube, config.networkPackageOverrides, config.networkPackageSources);
   const parsed = asParsedNode;
   const known = new KnownNodes();
   return {

@@ -70,5 +70,14 @@ export interface NodeConfiguration {
 }
 
 /** Error types that end a workflow step without retry: the input must change first. */
-export const nonRetryableErrorTypes = ['InvalidSpec', 'NodeGone', 'NetworkPackageError', 'IdentityError'] as const;
+export const nonRetryableErrorTypes = [
+  'InvalidSpec',
+  'NodeGone',
+  'NetworkPackageError',
+  'IdentityError',
+  'KubernetesRejected',
+  'RecoveryJobNotOurs',
+] as const;
+/** The API server is down, overloaded or unreachable: worth retrying for as long as it takes. */
+export const KUBERNETES_UNAVAILABLE = 'KubernetesUnavailable';
 export type NonRetryableErrorType = (typeof nonRetryableErrorTypes)[number];
