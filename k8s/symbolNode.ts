@@ -13,6 +13,36 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { Condition, Phase, SpecErrorReason } from './conditions.js';
+import {
+  nodeSelectorSchema,
+  podAnnotationsSchema,
+  resourcesSchema,
+  tolerationsSchema,
+} from './symbolNode/podFields.js';
+import {
+  DATA_RETENTION_POLICIES,
+  DEFAULT_IDENTITY_SECRET_KEY,
+  DEFAULT_PACKAGE_CONFIGMAP_KEY,
+  DEFAULT_PEER_PORT,
+  DEFAULT_PEER_ROLES,
+  DNS_SUBDOMAIN_MAX_LENGTH,
+  FRIENDLY_NAME_MAX_LENGTH,
+  hostNameProblem,
+  IMAGE_MAX_LENGTH,
+  MIN_VOLUME_SIZE,
+  NETWORKS,
+  nodeNameProblem,
+  PEERS_MAX_ITEMS,
+  quantitySchema,
+  quantityToNumber,
+  quoteValue,
+  RE,
+  ROLES,
+  typed,
+  URL_MAX_LENGTH,
+  type Network,
+  type Role,
+} from './symbolNode/values.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // API identity
@@ -50,233 +80,49 @@ export const MANAGER_NAME = 'symbol-node-operator';
 /** Pod-template annotation holding {@link configHash} of everything mounted, so a config change rolls the pod. */
 export const ANNOTATION_CONFIG_HASH = `${GROUP}/config-hash`;
 
-// ---------------------------------------------------------------------------------------------------------------
-// Enums and limits (the CRD uses the same values; the agreement test compares them)
-// ---------------------------------------------------------------------------------------------------------------
-
-export const NETWORKS = ['mainnet', 'sai', 'custom'] as const;
-export type Network = (typeof NETWORKS)[number];
-
-/** `peer`: catapult.server only. `api`: full API (server + broker + MongoDB + REST), no harvesting or voting.
- *  `dual`: full API that may also harvest and vote. */
-export const ROLES = ['peer', 'api', 'dual'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** What happens to the data volume and the key material when the SymbolNode is deleted. */
-export const DATA_RETENTION_POLICIES = ['Retain', 'Delete'] as const;
-export type DataRetentionPolicy = (typeof DATA_RETENTION_POLICIES)[number];
-
-export const DEFAULT_IDENTITY_SECRET_KEY = 'privateKey';
-export const DEFAULT_PACKAGE_CONFIGMAP_KEY = 'package.zip';
-export const MIN_VOLUME_SIZE = '1Gi';
-
-/**
- * The StatefulSet controller labels each pod `controller-revision-hash=<statefulset name>-<hash>`; the hash is a
- * 32-bit FNV hash, "safe-encoded" to at most 10 characters (k8s.io/kubernetes pkg/controller/history
- * ControllerRevisionName/HashControllerRevision, v1.37.2), and a label value holds at most 63 characters:
- * 63 - 1 - 10 = 52. The StatefulSet is named after the SymbolNode, so this limits the SymbolNode's name.
- */
-export const NODE_NAME_MAX_LENGTH = 52;
-export const HEADLESS_SERVICE_SUFFIX = '-headless';
-
-/** catapult stores host and friendly name lengths in one byte each (NetworkNode HostSize/FriendlyNameSize). */
-export const HOST_NAME_MAX_LENGTH = 253;
-/** 63 code points × at most 4 UTF-8 bytes = 252 bytes, within catapult's 255-byte limit. */
-export const FRIENDLY_NAME_MAX_LENGTH = 63;
-export const IMAGE_MAX_LENGTH = 512;
-/** Entries per peer list in spec.peers (shoestring writes at most 20). */
-export const PEERS_MAX_ITEMS = 64;
-export const DEFAULT_PEER_PORT = 7900;
-export const DEFAULT_PEER_ROLES = 'Peer';
-export const URL_MAX_LENGTH = 2048;
-export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
-
-/**
- * Regular expressions, written once and used both here (JavaScript, `u` flag) and in the CRD (Go RE2). They
- * avoid syntax the two engines read differently (no `\s`, `\w`, look-arounds or `\u` escapes).
- */
-export const PATTERNS = {
-  /** RFC 1035 label: the SymbolNode name is also a Service name. */
-  nodeName: '^[a-z]([-a-z0-9]*[a-z0-9])?$',
-  /** RFC 1123 subdomain (Kubernetes object names, storage classes). */
-  dnsSubdomain: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
-  /** Keys of ConfigMaps and Secrets. */
-  dataKey: '^[-._a-zA-Z0-9]+$',
-  /** Container image reference with a mandatory tag and/or sha256 digest (docker/distribution grammar). */
-  image:
-    '^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\\.([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?))*(:[0-9]+)?/)?' +
-    '[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*' +
-    '(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$',
-  /**
-   * Host name shape: an RFC 1123 DNS name, or something IPv6-like (with a colon). The precise rules (IP
-   * validity, no all-numeric names) are a CEL rule in the CRD and {@link hostNameProblem} here.
-   */
-  hostName:
-    '^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$',
-  /**
-   * Printable, single line: no control characters (\n, \r, \t, NUL, DEL, C1), no Unicode line/paragraph
-   * separators, no leading or trailing white space. It is written into config-node.properties.
-   */
-  friendlyName: '^[^\\p{Cc}\\p{Z}]([^\\p{Cc}\\p{Zl}\\p{Zp}]*[^\\p{Cc}\\p{Z}])?$',
-  /** Volume sizes: a plain, non-negative Kubernetes quantity (no milli, no exponent). */
-  volumeSize: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
-  /** Any Kubernetes quantity (the pattern controller-gen emits for resource.Quantity). */
-  quantity:
-    '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
-  /** http(s) URL made of RFC 3986 characters only (no spaces, quotes, angle brackets or backslashes). */
-  url: '^https?://[A-Za-z0-9._~:/?#@!$&()*+,;=%-]+$',
-  sha256: '^[a-f0-9]{64}$',
-  /** A catapult public key (a peer's main account key), hex in either case as catapult parses it. */
-  publicKey: '^[0-9A-Fa-f]{64}$',
-  /** `metadata.roles` of a peers file: catapult's NodeRoles names, comma-separated (ionet/NodeRoles.cpp). */
-  peerRoles: '^(Peer|Api|Voting|IPv4|IPv6)(,(Peer|Api|Voting|IPv4|IPv6))*$',
-  /** Resource names used as keys of requests/limits (cpu, memory, hugepages-2Mi, example.com/gpu). */
-  resourceName: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
-} as const;
-
-const re = (p: string) => new RegExp(p, 'u');
-const RE = {
-  nodeName: re(PATTERNS.nodeName),
-  dnsSubdomain: re(PATTERNS.dnsSubdomain),
-  dataKey: re(PATTERNS.dataKey),
-  image: re(PATTERNS.image),
-  hostName: re(PATTERNS.hostName),
-  friendlyName: re(PATTERNS.friendlyName),
-  volumeSize: re(PATTERNS.volumeSize),
-  quantity: re(PATTERNS.quantity),
-  url: re(PATTERNS.url),
-  sha256: re(PATTERNS.sha256),
-  publicKey: re(PATTERNS.publicKey),
-  peerRoles: re(PATTERNS.peerRoles),
-  resourceName: re(PATTERNS.resourceName),
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// Value checks shared by the schema and other modules
-// ---------------------------------------------------------------------------------------------------------------
-
-/** Quotes a user value for an error message: JSON escapes newlines and control characters, long values are cut. */
-export function quoteValue(value: unknown): string {
-  if (typeof value !== 'string') {
-    const json = JSON.stringify(value);
-    return json === undefined ? String(value) : json.length > 80 ? json.slice(0, 79) + '…' : json;
-  }
-  const points = [...value];
-  return JSON.stringify(points.length > 64 ? points.slice(0, 63).join('') + '…' : value);
-}
-
-const IPV4 = z.regexes.ipv4;
-const IPV6 = z.regexes.ipv6;
-
-function ipv6Groups(s: string): number[] {
-  const [head = '', tail] = s.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const zeros = tail === undefined ? 0 : 8 - h.length - t.length;
-  return [...h, ...Array<string>(zeros).fill('0'), ...t].map((g) => parseInt(g, 16));
-}
-
-/**
- * An IP address as the Kubernetes CEL `isIP()` accepts it: dotted IPv4 without leading zeros, or IPv6 without
- * a zone and not IPv4-mapped. (IPv6 with an embedded dotted IPv4 tail is refused here, a little stricter.)
- */
-export function isIpAddress(s: string): boolean {
-  if (IPV4.test(s)) return true;
-  if (!IPV6.test(s)) return false;
-  const g = ipv6Groups(s);
-  const mapped = g.length === 8 && g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-  return !mapped;
-}
-
-/** Returns why `s` is not an acceptable `hostName`, or undefined if it is. */
-export function hostNameProblem(s: string): string | undefined {
-  const bad = `${quoteValue(s)} is not a valid DNS name or IP address`;
-  if (s.length === 0) return 'must not be empty (omit the field to advertise no host)';
-  if (s.length > HOST_NAME_MAX_LENGTH) return `${bad} (at most ${HOST_NAME_MAX_LENGTH} characters)`;
-  if (isIpAddress(s)) return undefined;
-  if (!RE.hostName.test(s) || s.includes(':')) return bad;
-  // A name made only of digits and dots would be read as an (invalid) IPv4 address.
-  if (/^[0-9.]+$/.test(s)) return bad;
-  return undefined;
-}
-
-/** Returns why `name` cannot name a SymbolNode, or undefined if it can. */
-export function nodeNameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || name.length === 0) return 'is required';
-  if (name.length > NODE_NAME_MAX_LENGTH) {
-    return (
-      `${quoteValue(name)} is ${name.length} characters long; at most ${NODE_NAME_MAX_LENGTH} are allowed because ` +
-      `the StatefulSet's pods carry the label controller-revision-hash=<name>-<hash of up to 10 characters>, ` +
-      `which must fit in 63 characters`
-    );
-  }
-  if (!RE.nodeName.test(name)) {
-    return (
-      `${quoteValue(name)} must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter and ` +
-      `ending with a letter or digit) because it also names the node's Service`
-    );
-  }
-  if (name.endsWith(HEADLESS_SERVICE_SUFFIX)) {
-    return `${quoteValue(name)} must not end in "${HEADLESS_SERVICE_SUFFIX}": that suffix names the governing Service of the SymbolNode "${name.slice(0, -HEADLESS_SERVICE_SUFFIX.length)}"`;
-  }
-  return undefined;
-}
-
-const BINARY_SUFFIX: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const DECIMAL_SUFFIX: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
-/**
- * Converts a Kubernetes quantity to a number (approximate for very large or precise values; enough to compare).
- * Returns undefined when the string is not a quantity.
- */
-export function quantityToNumber(q: string | number): number | undefined {
-  if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
-  if (!RE.quantity.test(q)) return undefined;
-  const m = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(.*)$/.exec(q);
-  if (m === null) return undefined;
-  const value = Number(m[1]);
-  const suffix = m[2] ?? '';
-  if (suffix in BINARY_SUFFIX) return value * BINARY_SUFFIX[suffix]!;
-  if (suffix in DECIMAL_SUFFIX) return value * DECIMAL_SUFFIX[suffix]!;
-  if (/^[eE]/.test(suffix)) return value * 10 ** Number(suffix.slice(1));
-  return undefined;
-}
+// Enums, limits, patterns and value checks live in ./symbolNode/values.ts; the rules of the fields copied into
+// pods in ./symbolNode/podFields.ts. Re-exported so that importers keep one module.
+export {
+  DATA_RETENTION_POLICIES,
+  DEFAULT_IDENTITY_SECRET_KEY,
+  DEFAULT_PACKAGE_CONFIGMAP_KEY,
+  DEFAULT_PEER_PORT,
+  DEFAULT_PEER_ROLES,
+  DNS_SUBDOMAIN_MAX_LENGTH,
+  FRIENDLY_NAME_MAX_LENGTH,
+  HEADLESS_SERVICE_SUFFIX,
+  HOST_NAME_MAX_LENGTH,
+  hostNameProblem,
+  IMAGE_MAX_LENGTH,
+  isIpAddress,
+  MIN_VOLUME_SIZE,
+  NETWORKS,
+  NODE_NAME_MAX_LENGTH,
+  nodeNameProblem,
+  PATTERNS,
+  PEERS_MAX_ITEMS,
+  quantityToNumber,
+  quoteValue,
+  ROLES,
+  URL_MAX_LENGTH,
+  type DataRetentionPolicy,
+  type Network,
+  type Role,
+} from './symbolNode/values.js';
+export {
+  LABEL_VALUE_MAX_LENGTH,
+  labelValueProblem,
+  POD_ANNOTATIONS_MAX_BYTES,
+  POD_MAP_MAX_ENTRIES,
+  QUALIFIED_NAME_MAX_LENGTH,
+  qualifiedNameProblem,
+  RESOURCE_NAMES,
+  TOLERATIONS_MAX_ITEMS,
+} from './symbolNode/podFields.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // zod schema for .spec
 // ---------------------------------------------------------------------------------------------------------------
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
-/** Error-map for the base type of a field: distinguishes "missing" from "wrong type". */
-const typed = (expected: string) => ({
-  error: (iss: { input?: unknown }) =>
-    iss.input === undefined
-      ? 'is required'
-      : `must be ${expected}, not ${typeName(iss.input)} (${quoteValue(iss.input)})`,
-});
 
 const imageSchema = z
   .string(typed('a string'))
@@ -298,58 +144,6 @@ const dataKeySchema = z
   .max(DNS_SUBDOMAIN_MAX_LENGTH, { error: `must be at most ${DNS_SUBDOMAIN_MAX_LENGTH} characters` })
   .regex(RE.dataKey, {
     error: (iss) => `${quoteValue(iss.input)} is not a valid data key (letters, digits, '-', '_', '.')`,
-  });
-
-/** int-or-string quantity, normalised to a string. */
-function quantitySchema(pattern: RegExp, example: string) {
-  const message = (input: unknown) => `${quoteValue(input)} is not a valid quantity (e.g. ${example})`;
-  return z
-    .union(
-      [
-        z.string().regex(pattern, { error: (iss) => message(iss.input) }),
-        z.int({ error: (iss) => message(iss.input) }).nonnegative({ error: (iss) => message(iss.input) }),
-      ],
-      {
-        error: (iss) =>
-          iss.input === undefined
-            ? 'is required'
-            : `must be a quantity (string or integer), not ${typeName(iss.input)} (${quoteValue(iss.input)})`,
-      },
-    )
-    .transform((v) => String(v));
-}
-
-const resourceListSchema = z
-  .record(
-    z.string().regex(RE.resourceName, { error: (iss) => `${quoteValue(iss.input)} is not a valid resource name` }),
-    quantitySchema(RE.quantity, '500m, 4Gi').refine((q) => (quantityToNumber(q) ?? -1) >= 0, {
-      error: (iss) => `${quoteValue(iss.input)} must not be negative`,
-    }),
-    typed('a map of resource names to quantities'),
-  )
-  .refine((m) => Object.keys(m).length <= 16, { error: 'must have at most 16 entries' });
-
-const resourcesSchema = z
-  .strictObject(
-    {
-      requests: resourceListSchema.optional(),
-      limits: resourceListSchema.optional(),
-    },
-    typed('an object with requests and/or limits'),
-  )
-  .superRefine((r, ctx) => {
-    for (const [name, request] of Object.entries(r.requests ?? {})) {
-      const limit = r.limits?.[name];
-      if (limit === undefined) continue;
-      if ((quantityToNumber(request) ?? 0) > (quantityToNumber(limit) ?? Infinity)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['requests', name],
-          message: `${quoteValue(request)} must not exceed resources.limits.${name} (${quoteValue(limit)})`,
-          params: { reason: 'InvalidResources' satisfies SpecErrorReason },
-        });
-      }
-    }
   });
 
 const networkPackageSchema = z
@@ -456,23 +250,6 @@ const secretKeyRefSchema = z.strictObject(
   typed('an object with name and key'),
 );
 
-/** Label and annotation maps as Kubernetes stores them; the API server validates keys and values itself. */
-const stringMapSchema = z.record(z.string(typed('a string')), z.string(typed('a string')), typed('a map of strings'));
-
-/** A pod toleration (core/v1 Toleration), passed through to the node's pods. */
-const tolerationSchema = z.strictObject(
-  {
-    key: z.string(typed('a string')).optional(),
-    operator: z.enum(['Exists', 'Equal'], typed('Exists or Equal')).optional(),
-    value: z.string(typed('a string')).optional(),
-    effect: z
-      .enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], typed('NoSchedule, PreferNoSchedule or NoExecute'))
-      .optional(),
-    tolerationSeconds: z.number(typed('a number')).int().optional(),
-  },
-  typed('a toleration'),
-);
-
 const boolean = (dflt: boolean) => z.boolean(typed('true or false')).default(dflt);
 
 const enumOf = <const T extends readonly [string, ...string[]]>(values: T, what: string) =>
@@ -531,10 +308,10 @@ export const SymbolNodeSpecSchema = z
       dataRetentionPolicy: enumOf(DATA_RETENTION_POLICIES, 'dataRetentionPolicy').default('Retain'),
       paused: boolean(false),
       /** Extra annotations on the node's pods (StatefulSet and recovery Jobs): service meshes, scrapers, ... */
-      podAnnotations: stringMapSchema.optional(),
+      podAnnotations: podAnnotationsSchema.optional(),
       /** Placement of the node's pods (and of its recovery Jobs, which must reach the same volume). */
-      nodeSelector: stringMapSchema.optional(),
-      tolerations: z.array(tolerationSchema, typed('a list of tolerations')).optional(),
+      nodeSelector: nodeSelectorSchema.optional(),
+      tolerations: tolerationsSchema.optional(),
       /**
        * Starting peers instead of the network's nodewatch or the operator's pinned list: `p2p` for
        * peers-p2p.json, `api` for peers-api.json (roles api and dual). A list given here replaces that file's
@@ -673,6 +450,9 @@ const FIELD_REASONS: Record<string, SpecErrorReason> = {
   mongoImage: 'InvalidImage',
   volumeSize: 'InvalidQuantity',
   resources: 'InvalidResources',
+  podAnnotations: 'InvalidPodAnnotations',
+  nodeSelector: 'InvalidNodeSelector',
+  tolerations: 'InvalidTolerations',
 };
 
 function formatPath(base: string, path: readonly PropertyKey[]): string {

@@ -7,12 +7,15 @@ import { loadYaml } from '@kubernetes/client-node';
 import {
   hostNameProblem,
   isIpAddress,
+  labelValueProblem,
+  qualifiedNameProblem,
   NODE_NAME_MAX_LENGTH,
   nodeNameProblem,
   parseSymbolNode,
   quantityToNumber,
   type ParseResult,
 } from '../../k8s/symbolNode.js';
+import { sampleInvalidCases, sampleValidSpecs } from '../support/invalidSpecs.js';
 import { repoRoot } from '../support/paths.js';
 import { API_IMAGES, resource } from './k8s-fixtures.js';
 
@@ -282,5 +285,64 @@ void describe('value helpers', () => {
     assert.equal(quantityToNumber('1e3'), 1000);
     assert.equal(quantityToNumber(42), 42);
     assert.equal(quantityToNumber('1Gb'), undefined);
+  });
+});
+
+void describe('generated invalid specs (test/support/invalidSpecs.ts): the operator refuses each as its oracle says', () => {
+  // More runs than the integration test: the parser is fast. The operator must refuse what the CRD refuses too
+  // (a cluster may run an older CRD), on the field the oracle names; what only the operator can see gets the
+  // oracle's precise reason.
+  const seed = 20261202;
+
+  void it('accepts the valid bases the cases start from', () => {
+    for (const spec of sampleValidSpecs(seed, 30)) {
+      const result = parseSpec(spec);
+      assert.ok(result.ok, `valid base refused: ${result.ok ? '' : result.message}`);
+    }
+  });
+
+  void it('refuses every generated case on the field (admission) or with the reason (operator) the oracle names', () => {
+    const cases = sampleInvalidCases(seed, 12);
+    const kinds = new Set<string>();
+    for (const c of cases) {
+      kinds.add(c.kind.split(/[ [:]/)[0]!);
+      const result = parseSpec(c.spec, c.name);
+      if (c.verdict.at === 'operator' && c.verdict.reason === 'IdentitySecretNotFound') {
+        // Only the operator's identity step can see that a Secret is missing; the spec itself is valid.
+        assert.ok(result.ok, `${c.kind}: ${result.ok ? '' : result.message}`);
+        continue;
+      }
+      const r = failed(result);
+      if (c.verdict.at === 'admission') {
+        const field = c.verdict.field;
+        assert.ok(
+          r.issues.some((i) => i.path.startsWith(field)),
+          `${c.kind}: expected an issue on ${field}, got ${r.message}`,
+        );
+      } else {
+        assert.equal(r.reason, c.verdict.reason, `${c.kind}: ${r.message}`);
+        assert.ok(r.message.includes(c.verdict.says), `${c.kind}: ${r.message}`);
+      }
+    }
+    assert.ok(cases.length >= 12 * 25, `${cases.length} cases`);
+  });
+
+  void it('gives the pod fields their own reasons', () => {
+    const reason = (spec: Record<string, unknown>) => failed(parseSpec(spec)).reason;
+    assert.equal(reason({ tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] }), 'InvalidTolerations');
+    assert.equal(reason({ tolerations: [{ key: 'k', tolerationSeconds: 5 }] }), 'InvalidTolerations');
+    assert.equal(reason({ nodeSelector: { zone: 'x'.repeat(64) } }), 'InvalidNodeSelector');
+    assert.equal(reason({ nodeSelector: { 'a/b/c': 'x' } }), 'InvalidNodeSelector');
+    assert.equal(reason({ podAnnotations: { 'a b': 'x' } }), 'InvalidPodAnnotations');
+    assert.equal(reason({ resources: { limits: { 'nvidia.com/gpu': 1 } } }), 'InvalidResources');
+    // Annotation keys are checked lower-cased, as the API server does; label keys are not.
+    assert.ok(parseSpec({ podAnnotations: { 'Example.COM/Note': 'x' } }).ok);
+    assert.ok(
+      parseSpec({ tolerations: [{ operator: 'Exists' }, { key: 'k', effect: 'NoExecute', tolerationSeconds: 0 }] }).ok,
+    );
+    assert.match(qualifiedNameProblem(`${'a'.repeat(254)}/x`) ?? '', /prefix has 254 characters/);
+    assert.equal(qualifiedNameProblem(`${'a'.repeat(253)}/x`), undefined);
+    assert.match(qualifiedNameProblem('x'.repeat(64)) ?? '', /name part has 64 characters/);
+    assert.equal(labelValueProblem(''), undefined);
   });
 });
