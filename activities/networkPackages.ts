@@ -2,10 +2,10 @@ import type * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 import { isNotFound, type KubeClients } from '../k8s/client.js';
 import { DEFAULT_PACKAGE_CONFIGMAP_KEY, type SymbolNodeSpec } from '../k8s/symbolNode.js';
+import { describeSource, downloadPackage, trustedSourcePolicy } from '../symbol/packageDownload.js';
 import {
   isNetworkPresetName,
   loadNetworkPackageFromZip,
-  loadPresetNetworkPackage,
   NETWORK_PACKAGE_PRESETS,
   NetworkPackageError,
   readPackageSource,
@@ -13,6 +13,27 @@ import {
   type NetworkPackage,
   type PinnedChecksum,
 } from '../symbol/index.js';
+import { BoundedCache } from './packageCache.js';
+
+/** The operator's settings for packages it downloads (worker/config.ts reads them from SNO_NETWORK_PACKAGE_*). */
+export interface PackageSourceSettings {
+  /** Hosts a spec's URL may name (see symbol/packageDownload.ts); presets' official URLs need only be public. */
+  readonly allowedHosts: readonly string[];
+  readonly allowHttp: boolean;
+  readonly maxBytes: number;
+  readonly timeoutMs: number;
+  /** Loaded packages and zips together, in bytes. */
+  readonly cacheMaxBytes: number;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_PACKAGE_SOURCE_SETTINGS: PackageSourceSettings = {
+  allowedHosts: ['*'],
+  allowHttp: false,
+  maxBytes: 64 * MiB,
+  timeoutMs: 120_000,
+  cacheMaxBytes: 512 * MiB,
+};
 
 /**
  * Where seed-init should get a preset's package when the operator was configured with its own location for it
@@ -28,14 +49,23 @@ export type OperatorSeedPackage =
  * caches it in memory by source and checksum: a thousand sai nodes share one download.
  */
 export class NetworkPackageCache {
-  private readonly cache = new Map<string, Promise<NetworkPackage>>();
-  private readonly zips = new Map<string, Promise<Uint8Array>>();
+  private readonly cache: BoundedCache<NetworkPackage | Uint8Array>;
+  private readonly sources: PackageSourceSettings;
 
   constructor(
     private readonly kube: KubeClients,
     /** Preset name → location (path, file:// or mirror URL); the preset's pin still applies. */
     private readonly presetOverrides: Record<string, string>,
-  ) {}
+    sources: Partial<PackageSourceSettings> = {},
+  ) {
+    this.sources = { ...DEFAULT_PACKAGE_SOURCE_SETTINGS, ...sources };
+    this.cache = new BoundedCache(this.sources.cacheMaxBytes, sizeOf);
+  }
+
+  /** Bytes the cache holds now. */
+  get cachedBytes(): number {
+    return this.cache.bytes;
+  }
 
   async load(namespace: string, spec: SymbolNodeSpec): Promise<NetworkPackage> {
     try {
@@ -54,9 +84,11 @@ export class NetworkPackageCache {
         const { url, sha256 } = source;
         if (!sha256) throw new NetworkPackageError('InvalidChecksum', `package ${url} has no sha256 to verify it with`);
         return await this.cached(`url:${url}@${sha256}`, async () =>
-          loadNetworkPackageFromZip(await readPackageSource(url), {
+          loadNetworkPackageFromZip(await downloadPackage(url, this.sources), {
             checksum: { algorithm: 'sha256', hex: sha256 },
-            origin: url,
+            origin: describeSource(url),
+            revealActualChecksum: false,
+            maxArchiveBytes: this.sources.maxBytes,
           }),
         );
       }
@@ -64,9 +96,13 @@ export class NetworkPackageCache {
       if (!isNetworkPresetName(network)) {
         throw new NetworkPackageError('UnknownPreset', `network "${network}" needs spec.networkPackage`);
       }
-      const location = this.presetOverrides[network];
-      return await this.cached(`preset:${network}`, () =>
-        loadPresetNetworkPackage(network, location ? { location } : {}),
+      const location = this.presetOverrides[network] ?? NETWORK_PACKAGE_PRESETS[network].url;
+      return await this.cached(`preset:${network}`, async () =>
+        loadNetworkPackageFromZip(await this.readPresetSource(network, location), {
+          checksum: NETWORK_PACKAGE_PRESETS[network].checksum,
+          origin: `${network} package from ${describeSource(location)}`,
+          maxArchiveBytes: this.sources.maxBytes,
+        }),
       );
     } catch (error) {
       throw toActivityFailure(error);
@@ -86,7 +122,7 @@ export class NetworkPackageCache {
     if (/^https?:\/\//i.test(location)) return { kind: 'url', url: location, checksum };
     try {
       const zip = await this.cachedZip(`zip:${network}@${location}`, async () => {
-        const bytes = await readPackageSource(location);
+        const bytes = await this.readPresetSource(network, location);
         verifyChecksum(bytes, checksum, `${network} package from ${location}`);
         return bytes;
       });
@@ -96,12 +132,24 @@ export class NetworkPackageCache {
     }
   }
 
+  /**
+   * A preset's official URL is the operator's own constant: it only has to be public (no allowlist). A location
+   * the admin configured is trusted as given (a mirror inside the cluster's network is what it is for).
+   */
+  private readPresetSource(network: string, location: string): Promise<Uint8Array> {
+    const limits = { maxBytes: this.sources.maxBytes, timeoutMs: this.sources.timeoutMs };
+    if (this.presetOverrides[network] === undefined)
+      return downloadPackage(location, { ...limits, allowedHosts: ['*'], allowHttp: false });
+    if (/^https?:\/\//i.test(location)) return downloadPackage(location, trustedSourcePolicy(limits));
+    return readPackageSource(location);
+  }
+
   private cached(key: string, load: () => Promise<NetworkPackage>): Promise<NetworkPackage> {
-    return remember(this.cache, key, load);
+    return this.cache.get(`package:${key}`, load) as Promise<NetworkPackage>;
   }
 
   private cachedZip(key: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
-    return remember(this.zips, key, load);
+    return this.cache.get(key, load) as Promise<Uint8Array>;
   }
 
   private async readConfigMap(namespace: string, name: string): Promise<k8s.V1ConfigMap> {
@@ -115,15 +163,11 @@ export class NetworkPackageCache {
   }
 }
 
-function remember<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
-  let loading = cache.get(key);
-  if (!loading) {
-    loading = load();
-    cache.set(key, loading);
-    // A failed load (network blip, bad checksum) must not be remembered.
-    loading.catch(() => cache.delete(key));
-  }
-  return loading;
+function sizeOf(value: NetworkPackage | Uint8Array): number {
+  if (value instanceof Uint8Array) return value.byteLength;
+  let bytes = 0;
+  for (const data of value.files.values()) bytes += data.byteLength;
+  return bytes;
 }
 
 function packageFromConfigMap(configMap: k8s.V1ConfigMap, key: string, sha256: string | undefined): NetworkPackage {

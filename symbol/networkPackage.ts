@@ -22,6 +22,7 @@ export type NetworkPackageErrorReason =
   | 'InvalidShoestringIni'
   | 'UnknownPreset'
   | 'SourceUnavailable'
+  | 'SourceRefused'
   | 'TooLarge';
 
 export class NetworkPackageError extends Error {
@@ -81,7 +82,7 @@ export const NETWORK_PACKAGE_PRESETS: Readonly<Record<NetworkPresetName, Network
 
 const DIGEST_HEX_LENGTH: Record<ChecksumAlgorithm, number> = { sha256: 64, 'sha3-512': 128 };
 // The mainnet package is ~7 MB; these bounds only stop runaway downloads and zip bombs.
-const MAX_ARCHIVE_BYTES = 64 * 1024 * 1024;
+export const MAX_ARCHIVE_BYTES = 64 * 1024 * 1024;
 const MAX_EXTRACTED_BYTES = 256 * 1024 * 1024;
 const MAX_FILES = 10_000;
 
@@ -89,8 +90,17 @@ export function digestHex(bytes: Uint8Array, algorithm: ChecksumAlgorithm): stri
   return createHash(algorithm).update(bytes).digest('hex');
 }
 
-/** Throws `ChecksumMismatch` unless the digest of `bytes` equals the pinned one (hex case is ignored). */
-export function verifyChecksum(bytes: Uint8Array, pinned: PinnedChecksum, source = 'network package'): void {
+/**
+ * Throws `ChecksumMismatch` unless the digest of `bytes` equals the pinned one (hex case is ignored). The actual
+ * digest is named unless `revealActual` is false: for bytes fetched from an address a spec chose, it would tell
+ * whoever wrote the spec something about a response they may not be able to read themselves.
+ */
+export function verifyChecksum(
+  bytes: Uint8Array,
+  pinned: PinnedChecksum,
+  source = 'network package',
+  revealActual = true,
+): void {
   const expected = pinned.hex.toLowerCase();
   if (!/^[0-9a-f]+$/.test(expected) || expected.length !== DIGEST_HEX_LENGTH[pinned.algorithm]) {
     throw new NetworkPackageError(
@@ -102,7 +112,9 @@ export function verifyChecksum(bytes: Uint8Array, pinned: PinnedChecksum, source
   if (actual !== expected) {
     throw new NetworkPackageError(
       'ChecksumMismatch',
-      `${pinned.algorithm} of ${source} is ${actual}, expected ${expected}`,
+      revealActual
+        ? `${pinned.algorithm} of ${source} is ${actual}, expected ${expected}`
+        : `${pinned.algorithm} of ${source} is not the expected ${expected}`,
     );
   }
 }
@@ -252,13 +264,18 @@ export interface LoadZipOptions {
   /** When given, the zip bytes must match it (throws `ChecksumMismatch`). */
   readonly checksum?: PinnedChecksum;
   readonly origin?: string;
+  /** False for bytes from a spec's URL (see {@link verifyChecksum}). */
+  readonly revealActualChecksum?: boolean;
+  /** Default 64 MiB. */
+  readonly maxArchiveBytes?: number;
 }
 
 export function loadNetworkPackageFromZip(zip: Uint8Array, options: LoadZipOptions = {}): NetworkPackage {
   const origin = options.origin ?? 'network package zip';
-  if (zip.byteLength > MAX_ARCHIVE_BYTES)
-    throw new NetworkPackageError('TooLarge', `${origin} is ${zip.byteLength} bytes, limit ${MAX_ARCHIVE_BYTES}`);
-  if (options.checksum) verifyChecksum(zip, options.checksum, origin);
+  const limit = options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES;
+  if (zip.byteLength > limit)
+    throw new NetworkPackageError('TooLarge', `${origin} is ${zip.byteLength} bytes, limit ${limit}`);
+  if (options.checksum) verifyChecksum(zip, options.checksum, origin, options.revealActualChecksum ?? true);
 
   let declaredTotal = 0;
   let count = 0;

@@ -24,6 +24,55 @@ export class Redacted {
 
 const optionalPath = z.string().min(1).optional();
 
+const MiB = 1024 * 1024;
+const HOST_ENTRY = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[?[0-9a-f:.]+\]?)$/;
+
+/**
+ * Which hosts a SymbolNode's `spec.networkPackage.url` may name, and the limits of the download. The admin's own
+ * preset locations (`SNO_NETWORK_PACKAGE_<PRESET>`) are not subject to them, except for the size and time limits.
+ */
+const networkPackageSourcesSchema = z.object({
+  /** `*` any public host, `*.example.org` its subdomains (public addresses), a host name or IP: that host, any address. */
+  allowedHosts: z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((entry) => entry.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(HOST_ENTRY, 'expected *, *.<domain>, a host name or an IP address')).min(1))
+    .default(['*']),
+  allowHttp: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  maxBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(1024 * MiB)
+    .default(64 * MiB),
+  timeoutMs: z.coerce.number().int().positive().default(120_000),
+  /** Memory the loaded packages may hold together, least recently used dropped first. */
+  cacheMaxBytes: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(512 * MiB),
+});
+
+export type NetworkPackageSourceSettings = z.infer<typeof networkPackageSourcesSchema>;
+
+/** Names under the SNO_NETWORK_PACKAGE_ prefix that are settings, not preset locations. */
+const NETWORK_PACKAGE_SETTINGS: Record<string, keyof NetworkPackageSourceSettings> = {
+  ALLOWED_HOSTS: 'allowedHosts',
+  ALLOW_HTTP: 'allowHttp',
+  MAX_BYTES: 'maxBytes',
+  TIMEOUT_MS: 'timeoutMs',
+  CACHE_BYTES: 'cacheMaxBytes',
+};
+
 /** How the operator and the client reach Temporal beyond its address: TLS (optionally mutual) and an API key. */
 const temporalTlsSchema = z
   .object({
@@ -76,6 +125,7 @@ const operatorConfigSchema = z.object({
   operatorImage: z.string().min(1).default('symbol-node-operator:dev'),
   /** Location overrides for the network presets (air-gapped clusters, tests): still checksum-verified. */
   networkPackageOverrides: z.record(z.string(), z.string()).default({}),
+  networkPackageSources: networkPackageSourcesSchema,
   /** Workflow tasks, local and regular activities each. */
   maxConcurrentTasks: z.coerce.number().int().positive().default(200),
   maxCachedWorkflows: z.coerce.number().int().positive().default(2000),
@@ -105,9 +155,13 @@ export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
 
 export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const overrides: Record<string, string> = {};
+  const sources: Partial<Record<keyof NetworkPackageSourceSettings, string>> = {};
   for (const [key, value] of Object.entries(env)) {
     const match = /^SNO_NETWORK_PACKAGE_([A-Z0-9_]+)$/.exec(key);
-    if (match && value) overrides[match[1]!.toLowerCase()] = value;
+    if (!match || !value) continue;
+    const setting = NETWORK_PACKAGE_SETTINGS[match[1]!];
+    if (setting) sources[setting] = value;
+    else overrides[match[1]!.toLowerCase()] = value;
   }
   const parsed = operatorConfigSchema.safeParse({
     temporalAddress: env.TEMPORAL_ADDRESS,
@@ -129,6 +183,7 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     watchNamespace: env.SNO_WATCH_NAMESPACE,
     operatorImage: env.SNO_OPERATOR_IMAGE,
     networkPackageOverrides: overrides,
+    networkPackageSources: sources,
     maxConcurrentTasks: env.SNO_MAX_CONCURRENT_TASKS,
     maxCachedWorkflows: env.SNO_MAX_CACHED_WORKFLOWS,
     alertWebhookSecret: env.SNO_ALERT_WEBHOOK_SECRET,

@@ -4,6 +4,7 @@ import type { RemediationPolicy } from '../../workflows/remediation/policy.js';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { SecretKeyLocation } from '../../activities/alerts.js';
+import { loadOperatorConfig, type OperatorConfig } from '../../worker/config.js';
 import { startOperatorParts } from '../../worker/operator.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -46,6 +47,8 @@ export interface OperatorOptions {
   taskQueue?: string;
   watch?: boolean;
   networkPackageOverrides?: Record<string, string>;
+  /** Default: packages by URL only from the tests' own server on 127.0.0.1 (plain http), see {@link testPackageSources}. */
+  networkPackageSources?: Partial<OperatorConfig['networkPackageSources']>;
   /**
    * The operator's credentials. Unset: a ServiceAccount bound to exactly the rules of k8s/manifests/rbac-namespaced
    * in `namespace` (a call outside them fails with 403, as in a real install). Benchmarks pass an instrumented one.
@@ -60,6 +63,9 @@ export interface OperatorOptions {
   /** Where the alert webhook URL is kept; unset: no webhook. */
   alertWebhookSecret?: SecretKeyLocation;
 }
+
+/** The tests serve packages from http servers on 127.0.0.1: exactly that is allowed, nothing else. */
+export const testPackageSources = { allowedHosts: ['127.0.0.1'], allowHttp: true };
 
 /** Remediation settings for tests: the defaults' shape with pauses of a second. */
 export const testRemediationPolicy: Partial<RemediationPolicy> = { backoffMs: 1000, recoveryJobAttempts: 2 };
@@ -91,6 +97,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     activities: {
       operatorImage: testOperatorImage,
       networkPackageOverrides: options.networkPackageOverrides ?? { sai: saiPackageZip },
+      networkPackageSources: {
+        ...loadOperatorConfig({}).networkPackageSources,
+        ...testPackageSources,
+        ...options.networkPackageSources,
+      },
     },
     alertWebhookSecret: options.alertWebhookSecret,
     watch: options.watch !== false && {

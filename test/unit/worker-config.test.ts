@@ -50,6 +50,41 @@ describe('operator configuration', () => {
     assert.throws(() => loadOperatorConfig({ SNO_TEMPORAL_LOG_LEVEL: 'loud' }), /temporalLogLevel/);
   });
 
+  it('reads the network package source settings apart from the preset locations under the same prefix', () => {
+    const defaults = loadOperatorConfig({}).networkPackageSources;
+    assert.deepEqual(defaults, {
+      allowedHosts: ['*'],
+      allowHttp: false,
+      maxBytes: 64 * 1024 * 1024,
+      timeoutMs: 120_000,
+      cacheMaxBytes: 512 * 1024 * 1024,
+    });
+    const config = loadOperatorConfig({
+      SNO_NETWORK_PACKAGE_SAI: '/packages/sai.zip',
+      SNO_NETWORK_PACKAGE_ALLOWED_HOSTS: ' *, Mirror.Internal ,*.example.org, 10.0.0.7, [fd00::1] ',
+      SNO_NETWORK_PACKAGE_ALLOW_HTTP: 'true',
+      SNO_NETWORK_PACKAGE_MAX_BYTES: '1000000',
+      SNO_NETWORK_PACKAGE_TIMEOUT_MS: '30000',
+      SNO_NETWORK_PACKAGE_CACHE_BYTES: '0',
+    });
+    assert.deepEqual(config.networkPackageOverrides, { sai: '/packages/sai.zip' });
+    assert.deepEqual(config.networkPackageSources, {
+      allowedHosts: ['*', 'mirror.internal', '*.example.org', '10.0.0.7', '[fd00::1]'],
+      allowHttp: true,
+      maxBytes: 1_000_000,
+      timeoutMs: 30_000,
+      cacheMaxBytes: 0,
+    });
+    const refused: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ SNO_NETWORK_PACKAGE_ALLOWED_HOSTS: 'https://mirror.internal' }, /allowedHosts\.0: expected \*, \*\.<domain>/],
+      [{ SNO_NETWORK_PACKAGE_ALLOWED_HOSTS: ' , ' }, /allowedHosts/],
+      [{ SNO_NETWORK_PACKAGE_ALLOW_HTTP: 'yes' }, /allowHttp/],
+      [{ SNO_NETWORK_PACKAGE_MAX_BYTES: '-1' }, /maxBytes/],
+      [{ SNO_NETWORK_PACKAGE_TIMEOUT_MS: 'soon' }, /timeoutMs/],
+    ];
+    for (const [env, message] of refused) assert.throws(() => loadOperatorConfig(env), message);
+  });
+
   it('builds mTLS connection options from the certificate files', async () => {
     const config = loadOperatorConfig({
       TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233',
