@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { KubeClients } from '../k8s/client.js';
 import {
-  buildHarvestingSecret,
   buildMongoScriptsConfigMap,
   buildNetworkPackageConfigMap,
   buildResourcesConfigMap,
@@ -16,16 +15,9 @@ import {
   type SeedPackageSource,
 } from '../k8s/objects/index.js';
 import { DEFAULT_PACKAGE_CONFIGMAP_KEY, isApiRole, type ParsedSymbolNode } from '../k8s/symbolNode.js';
-import {
-  buildNodeConfig,
-  NodeConfigError,
-  PrivateKeySecret,
-  PropertiesDocument,
-  PropertiesError,
-  type HarvestingSettings,
-  type NodeRole,
-} from '../symbol/index.js';
-import { applyObject, readSecret, secretValue } from './apply.js';
+import { buildNodeConfig, NodeConfigError, PropertiesError, type NodeRole } from '../symbol/index.js';
+import { applyObject } from './apply.js';
+import { harvestingKeysFor, storeHarvestingSecret } from './harvestingKeys.js';
 import type { NetworkPackageCache } from './networkPackages.js';
 import { findStartingPeers, NodewatchClient } from './peerDiscovery.js';
 import type { NodeConfiguration, NodeIdentity } from './types.js';
@@ -41,25 +33,6 @@ export function certificatesFingerprint(identity: NodeIdentity): string {
 /** SymbolNode roles in shoestring's terms: `api` and `dual` run the same software. */
 function softwareRole(node: ParsedSymbolNode): NodeRole {
   return isApiRole(node.spec.role) ? 'full-api' : 'peer';
-}
-
-/** Harvesting keys are generated once; afterwards they are read back from the node's harvesting Secret. */
-async function harvestingKeys(kube: KubeClients, node: ParsedSymbolNode): Promise<HarvestingSettings> {
-  const secret = await readSecret(kube, node.metadata.namespace, objectNames(node.metadata.name).harvestingSecret);
-  const stored = secretValue(secret, HARVESTING_FILE);
-  if (stored !== undefined) {
-    try {
-      const properties = PropertiesDocument.parse(stored);
-      const signing = properties.get('harvesting', 'harvesterSigningPrivateKey');
-      const vrf = properties.get('harvesting', 'harvesterVrfPrivateKey');
-      if (typeof signing === 'string' && typeof vrf === 'string' && signing && vrf) {
-        return { signingKey: PrivateKeySecret.fromHex(signing), vrfKey: PrivateKeySecret.fromHex(vrf) };
-      }
-    } catch (error) {
-      if (!(error instanceof PropertiesError)) throw error;
-    }
-  }
-  return { signingKey: PrivateKeySecret.generate(), vrfKey: PrivateKeySecret.generate() };
 }
 
 function asText(content: string | Uint8Array): string {
@@ -119,7 +92,7 @@ export async function ensureNodeConfigurationFor(
 ): Promise<NodeConfiguration> {
   const pkg = await packages.load(node.metadata.namespace, node.spec);
   const [harvesting, peers, seedPackage] = await Promise.all([
-    node.spec.harvester ? harvestingKeys(kube, node) : undefined,
+    node.spec.harvester ? harvestingKeysFor(kube, node) : undefined,
     findStartingPeers(node, pkg, nodewatch),
     seedPackageFor(kube, packages, node),
   ]);
@@ -131,7 +104,7 @@ export async function ensureNodeConfigurationFor(
       voter: node.spec.voter,
       host: node.spec.hostName,
       friendlyName: node.spec.friendlyName ?? node.metadata.name,
-      ...(harvesting ? { harvesting } : {}),
+      ...(harvesting ? { harvesting: { signingKey: harvesting.signingKey, vrfKey: harvesting.vrfKey } } : {}),
       peers: { p2p: peers.p2p, ...(peers.api ? { api: peers.api } : {}) },
     });
   } catch (error) {
@@ -170,8 +143,8 @@ export async function ensureNodeConfigurationFor(
     mounted[REST_CONFIG_FILE] = restJson;
     for (const [name, text] of Object.entries(mongoScripts)) mounted[`mongo/${name}`] = text;
   }
-  if (harvestingProperties !== undefined) {
-    await applyObject(kube, buildHarvestingSecret(node, harvestingProperties));
+  if (harvesting && harvestingProperties !== undefined) {
+    await storeHarvestingSecret(kube, node, harvesting, harvestingProperties);
     mounted[HARVESTING_FILE] = harvestingProperties;
   }
   // Runs before the patch 'independent-steps-in-parallel' pass the identity here; newer runs pass

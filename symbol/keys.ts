@@ -12,6 +12,7 @@ import { Hash256, PrivateKey, PublicKey } from 'symbol-sdk';
 import { type Address, KeyPair, Network } from 'symbol-sdk/symbol';
 
 import type { ShoestringNetwork } from './networkPackage.js';
+import { PropertiesDocument, PropertiesError } from './properties.js';
 
 export const REDACTED = '[redacted]';
 
@@ -198,4 +199,38 @@ export function generateNodeAccounts(
   const accounts: Partial<Record<KeyRole, NodeAccount>> = {};
   for (const role of roles) accounts[role] = describeAccount(role, PrivateKeySecret.generate(), network);
   return accounts;
+}
+
+/** The two private keys a harvester's `config-harvesting.properties` holds. */
+export interface HarvestingKeys {
+  /** Remote account key (`harvesterSigningPrivateKey`). */
+  readonly signingKey: PrivateKeySecret;
+  readonly vrfKey: PrivateKeySecret;
+}
+
+const HARVESTING_KEY_NAMES = { signingKey: 'harvesterSigningPrivateKey', vrfKey: 'harvesterVrfPrivateKey' } as const;
+
+/**
+ * Reads the harvesting keys back from a stored `config-harvesting.properties`. Anything short of both keys as 64 hex
+ * digits is a `KeyError` that says which key and what is wrong with it, and never quotes the text: it may hold the
+ * other key, or this one slightly mistyped.
+ */
+export function harvestingKeysFromProperties(text: string): HarvestingKeys {
+  let document: PropertiesDocument;
+  try {
+    document = PropertiesDocument.parse(text, 'config-harvesting.properties');
+  } catch (error) {
+    if (error instanceof PropertiesError)
+      throw new KeyError(`config-harvesting.properties is not a readable properties file (${error.reason})`);
+    throw error;
+  }
+  const read = (role: keyof typeof HARVESTING_KEY_NAMES): PrivateKeySecret => {
+    const name = HARVESTING_KEY_NAMES[role];
+    const value = document.get('harvesting', name);
+    if (!value) throw new KeyError(`config-harvesting.properties has no [harvesting] ${name}`);
+    if (!/^[0-9A-Fa-f]{64}$/.test(value))
+      throw new KeyError(`[harvesting] ${name} in config-harvesting.properties is not 64 hex digits`);
+    return PrivateKeySecret.fromHex(value);
+  };
+  return { signingKey: read('signingKey'), vrfKey: read('vrfKey') };
 }

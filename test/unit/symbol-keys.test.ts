@@ -9,6 +9,7 @@ import {
   REDACTED,
   addressOf,
   generateNodeAccounts,
+  harvestingKeysFromProperties,
   publicKeyFromPem,
   publicKeyToPem,
 } from '../../symbol/keys.js';
@@ -125,5 +126,46 @@ void describe('Symbol keys', () => {
     assert.equal(String(secret), REDACTED);
     assert.ok(JSON.stringify(accounts).includes(accounts.main.publicKey), 'public data stays visible');
     assert.equal(inspect(secret), REDACTED);
+  });
+});
+
+void describe('harvesting keys read back from config-harvesting.properties', () => {
+  const signing = PrivateKeySecret.generate();
+  const vrf = PrivateKeySecret.generate();
+  const file = (signingValue: string, vrfValue: string): string =>
+    `[harvesting]\n\nharvesterSigningPrivateKey = ${signingValue}\nharvesterVrfPrivateKey = ${vrfValue}\n` +
+    'enableAutoHarvesting = true\n';
+
+  void it('reads both keys', () => {
+    const keys = harvestingKeysFromProperties(file(signing.revealHex(), vrf.revealHex().toLowerCase()));
+    assert.ok(keys.signingKey.equals(signing));
+    assert.ok(keys.vrfKey.equals(vrf));
+  });
+
+  void it('says precisely what is wrong, never quoting a value', () => {
+    const cases: [string, RegExp][] = [
+      [file(signing.revealHex(), ''), /^config-harvesting\.properties has no \[harvesting\] harvesterVrfPrivateKey$/],
+      [file('', vrf.revealHex()), /has no \[harvesting\] harvesterSigningPrivateKey$/],
+      [file(signing.revealHex().slice(1), vrf.revealHex()), /harvesterSigningPrivateKey .* is not 64 hex digits$/],
+      [file(signing.revealHex(), `${vrf.revealHex()}Z`), /harvesterVrfPrivateKey .* is not 64 hex digits$/],
+      [`harvesterSigningPrivateKey = ${signing.revealHex()}\n`, /is not a readable properties file \(Syntax\)$/],
+      [
+        `[harvesting]\nharvesterVrfPrivateKey = ${vrf.revealHex()}\n`,
+        /has no \[harvesting\] harvesterSigningPrivateKey/,
+      ],
+      ['', /has no \[harvesting\] harvesterSigningPrivateKey/],
+    ];
+    for (const [text, message] of cases) {
+      assert.throws(
+        () => harvestingKeysFromProperties(text),
+        (error: unknown) => {
+          assert.ok(error instanceof KeyError, String(error));
+          assert.match(error.message, message);
+          for (const hex of [signing.revealHex(), vrf.revealHex()])
+            assert.ok(!error.message.toUpperCase().includes(hex.slice(1, 20)), `leaks a key: ${error.message}`);
+          return true;
+        },
+      );
+    }
   });
 });
