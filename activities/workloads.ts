@@ -10,12 +10,13 @@ import {
   resolveSeedPackage,
   type BuiltInPackages,
 } from '../k8s/objects/index.js';
-import type { ParsedSymbolNode } from '../k8s/symbolNode.js';
+import { LABEL_INSTANCE, type ParsedSymbolNode } from '../k8s/symbolNode.js';
 import { NETWORK_PACKAGE_PRESETS } from '../symbol/index.js';
 import { applyObject, deletePodIfUnchanged } from './apply.js';
+import { recordNodeEvent } from './events.js';
 import type { SharedWatch } from './sharedWatch.js';
 import { certificatesFingerprint } from './nodeConfiguration.js';
-import type { NodeConfiguration, NodeIdentity } from './types.js';
+import type { NodeConfiguration, NodeIdentity, NodeRef } from './types.js';
 
 /** The official package locations; the seed-init container downloads the seed from there. */
 export const builtInPackages: BuiltInPackages = Object.fromEntries(
@@ -178,4 +179,58 @@ export async function waitForNodeReadyFor(
     type: 'NotReadyYet',
     message: `StatefulSet ${name}: ${describeRollout(statefulSets.get(namespace, name))}`,
   });
+}
+
+function isKubernetesNodeReady(node: k8s.V1Node | undefined): boolean {
+  return (node?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** How often a pod that stays Terminating is looked at again: its Kubernetes node may have been lost meanwhile. */
+const STUCK_RECHECK_MS = 5000;
+
+/**
+ * Waits, on the worker's cache of node pods, until the node's pods are gone (after its StatefulSet was scaled to
+ * zero), so nothing else has the volume; returns the pods it force-deleted. A pod that stays Terminating because
+ * its Kubernetes node is NotReady (no kubelet left to confirm the stop) is force-deleted: its containers are not
+ * running anywhere the cluster can reach, which is the documented condition for a forced StatefulSet pod deletion.
+ * Heartbeats on every change and every few seconds.
+ */
+export async function waitForNodePodsGoneFor(
+  kube: KubeClients,
+  pods: SharedWatch<k8s.V1Pod>,
+  ref: NodeRef,
+): Promise<string[]> {
+  const context = Context.current();
+  const podName = objectNames(ref.name).pod;
+  const forceDeleted: string[] = [];
+  const nodePods = () => pods.list(ref.namespace).filter((pod) => pod.metadata?.labels?.[LABEL_INSTANCE] === ref.name);
+  for (;;) {
+    // Resolves once the cache is listed: its view of the pods is then complete.
+    await pods.waitFor(ref.namespace, podName, () => true, {
+      timeoutMs: 24 * 60 * 60_000,
+      signal: context.cancellationSignal,
+    });
+    if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+    const remaining = nodePods();
+    if (remaining.length === 0) return forceDeleted;
+    for (const pod of remaining) {
+      const name = pod.metadata?.name ?? '';
+      const host = pod.spec?.nodeName;
+      if (!pod.metadata?.deletionTimestamp || !host || forceDeleted.includes(name)) continue;
+      if (isKubernetesNodeReady(await readIfExists(() => kube.core.readNode({ name: host })))) continue;
+      await deletePodIfUnchanged(kube, { namespace: ref.namespace, name, uid: pod.metadata.uid }, 0);
+      forceDeleted.push(name);
+      await recordNodeEvent(kube, ref, {
+        type: 'Warning',
+        reason: 'PodForceDeleted',
+        message: `pod ${name} was stuck Terminating on Kubernetes node ${host}, which is not Ready; force-deleted it`,
+      });
+    }
+    context.heartbeat(`waiting for ${remaining.map((p) => p.metadata?.name).join(', ')} to stop`);
+    await pods.waitFor(ref.namespace, podName, (pod) => (pod ? undefined : true), {
+      timeoutMs: STUCK_RECHECK_MS,
+      onChange: () => context.heartbeat('pod changed'),
+      signal: context.cancellationSignal,
+    });
+  }
 }

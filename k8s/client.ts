@@ -101,19 +101,3 @@ export function describeApiError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
-
-/**
- * A watch ends with an error now and then (an API server restart, an expired resourceVersion): the informer
- * is started again a second later, unless its owner has stopped.
- */
-export function restartOnError<T extends k8s.KubernetesObject>(
-  informer: k8s.Informer<T>,
-  stopped: () => boolean,
-  onError?: (error: unknown) => void,
-): void {
-  informer.on('error', (error: unknown) => {
-    if (stopped()) return;
-    onError?.(error);
-    setTimeout(() => void informer.start().catch(() => undefined), 1000);
-  });
-}

@@ -141,6 +141,10 @@ const operatorConfigSchema = z.object({
     .optional(),
   /** A Kubernetes node NotReady this long means its pods are lost: the operator replaces them. */
   lostNodeGraceMs: z.coerce.number().int().nonnegative().default(60_000),
+  /** Every this often the SymbolNode watcher re-asserts every node's lifecycle (a node is never left unmanaged). */
+  resyncSeconds: z.coerce.number().positive().default(300),
+  /** Every this often the pod watcher compares each pod with what its lifecycle recorded, and re-reports it. */
+  podResyncSeconds: z.coerce.number().positive().default(60),
   remediation: z
     .object({
       maxRemediations: z.coerce.number().int().positive().optional(),
@@ -188,6 +192,8 @@ export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Operat
     maxCachedWorkflows: env.SNO_MAX_CACHED_WORKFLOWS,
     alertWebhookSecret: env.SNO_ALERT_WEBHOOK_SECRET,
     lostNodeGraceMs: env.SNO_LOST_NODE_GRACE_MS,
+    resyncSeconds: env.SNO_RESYNC_SECONDS || undefined,
+    podResyncSeconds: env.SNO_POD_RESYNC_SECONDS || undefined,
     remediation: {
       maxRemediations: env.SNO_REMEDIATION_MAX,
       windowMs: env.SNO_REMEDIATION_WINDOW_MS,

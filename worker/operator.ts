@@ -8,9 +8,11 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { WebhookAlerts, type SecretKeyLocation } from '../activities/alerts.js';
 import { createNodeActivities, type ActivityDependencies } from '../activities/index.js';
 import { OperatorWatches } from '../activities/sharedWatch.js';
+import { KubernetesCache, type CacheObserver, type InformerHealth } from '../k8s/cache.js';
 import type { KubeClients } from '../k8s/client.js';
 import type { RemediationPolicy } from '../workflows/remediation/policy.js';
 import type { HealthState } from './health.js';
+import { operatorMetrics, setNodesByPhaseSource } from './metrics.js';
 import { NodePodWatcher } from './podWatcher.js';
 import { SymbolNodeWatcher } from './watcher.js';
 import { operatorWorkerTuning } from './workerOptions.js';
@@ -38,7 +40,13 @@ export interface OperatorSettings {
         lostNodeGraceMs: number;
         remediation?: Partial<RemediationPolicy>;
         retryFailedAfterMs?: number;
+        /** Every node's lifecycle is re-asserted this often (default 5 min). */
+        resyncMs?: number;
+        /** Every pod is compared with its lifecycle's record this often (default 60 s). */
+        podResyncMs?: number;
       };
+  /** Also told of informer restarts and health changes (the process's metrics are always). */
+  cacheObserver?: CacheObserver;
   /** The watchers' and the alerts' log; unset: the console. */
   log?: (line: string) => void;
 }
@@ -48,13 +56,42 @@ export interface StartedOperator {
   running: Promise<void>;
   /** Stops the watchers, then the worker (it finishes its tasks), then the shared watches. */
   stop(): Promise<void>;
-  /** For /healthz and /readyz: live unless the worker failed; ready while it runs and the watchers are synced. */
+  /** For /healthz and /readyz: live unless the worker failed; ready while it runs and the informers are healthy. */
   health(): HealthState;
+  /** Each started informer's health: synced, restarts, last error. */
+  informers(): InformerHealth[];
+  /** SymbolNodes by status.phase, from the cache (for the nodesByPhase gauge). */
+  nodesByPhase(): Record<string, number>;
 }
 
 export async function startOperatorParts(settings: OperatorSettings): Promise<StartedOperator> {
   const { kubeConfig, kube, client, taskQueue, log } = settings;
-  const watches = new OperatorWatches(kubeConfig, settings.watch ? settings.watch.namespace : undefined);
+  const say = log ?? ((line: string) => console.log(`[cache] ${line}`));
+  const cache = new KubernetesCache({
+    kubeConfig,
+    namespace: settings.watch ? settings.watch.namespace : undefined,
+    observer: {
+      restarted: (informer, delayMs, error) => {
+        say(`informer ${informer} failed (${error}); restarting in ${delayMs} ms`);
+        operatorMetrics.informerRestarts.inc({ informer });
+        settings.cacheObserver?.restarted?.(informer, delayMs, error);
+      },
+      health: (informer, healthy) => {
+        operatorMetrics.informerHealthy.set({ informer }, healthy ? 1 : 0);
+        settings.cacheObserver?.health?.(informer, healthy);
+      },
+    },
+  });
+  const nodesByPhase = (): Record<string, number> => {
+    const counts: Record<string, number> = {};
+    for (const node of cache.symbolNodes.list()) {
+      const phase = node.status?.phase ?? 'Pending';
+      counts[phase] = (counts[phase] ?? 0) + 1;
+    }
+    return counts;
+  };
+  if (settings.watch) setNodesByPhaseSource(nodesByPhase);
+  const watches = new OperatorWatches(cache);
   const worker = await Worker.create({
     connection: settings.connection,
     namespace: settings.temporalNamespace,
@@ -73,11 +110,11 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
   const watch = settings.watch;
   const watcher = watch
     ? new SymbolNodeWatcher({
-        kubeConfig,
+        symbolNodes: cache.symbolNodes,
         client,
         taskQueue,
-        namespace: watch.namespace,
         remediation: watch.remediation,
+        ...(watch.resyncMs ? { resyncMs: watch.resyncMs } : {}),
         ...(watch.retryFailedAfterMs ? { retryFailedAfterMs: watch.retryFailedAfterMs } : {}),
         ...(log ? { log } : {}),
       })
@@ -85,11 +122,13 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
   const podWatcher =
     watch && watcher
       ? new NodePodWatcher({
-          kubeConfig,
+          pods: cache.nodePods,
+          kubernetesNodes: cache.kubernetesNodes,
           client,
-          namespace: watch.namespace,
           lostNodeGraceMs: watch.lostNodeGraceMs,
           uidOf: (namespace, name) => watcher.uidOf(namespace, name),
+          reassert: (namespace, name) => watcher.reassert(namespace, name),
+          ...(watch.podResyncMs ? { resyncMs: watch.podResyncMs } : {}),
           ...(log ? { log } : {}),
         })
       : undefined;
@@ -103,11 +142,14 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
     health: () => {
       const state = worker.getState();
       const live = state !== 'FAILED' && failed === undefined;
+      const informers = cache.stats();
       const synced = (watcher?.synced() ?? true) && (podWatcher?.synced() ?? true);
-      const ready = live && synced && state === 'RUNNING' && stopping === undefined;
-      const watchers = watch ? (synced ? 'watchers synced' : 'watchers not synced (listing failed)') : 'no watchers';
-      return { live, ready, detail: `worker ${state}${failed ? ` (${failed})` : ''}, ${watchers}` };
+      const healthy = informers.every((informer) => informer.healthy);
+      const ready = live && synced && healthy && state === 'RUNNING' && stopping === undefined;
+      return { live, ready, detail: `worker ${state}${failed ? ` (${failed})` : ''}, ${describeInformers(informers)}` };
     },
+    informers: () => cache.stats(),
+    nodesByPhase,
     stop: () =>
       (stopping ??= (async () => {
         await podWatcher?.stop();
@@ -115,6 +157,20 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
         await watches.stop();
+        await cache.stop();
       })()),
   };
+}
+
+/** For the probe's answer: e.g. `informers synced (symbolnodes, pods, nodes)` or what is wrong with each. */
+export function describeInformers(informers: InformerHealth[]): string {
+  if (informers.length === 0) return 'no informers';
+  const unwell = informers.filter((informer) => !informer.healthy);
+  if (unwell.length === 0) return `informers synced (${informers.map((i) => i.informer).join(', ')})`;
+  return `informers not healthy: ${unwell
+    .map(
+      (i) =>
+        `${i.informer} ${i.synced ? 'synced' : 'not synced'}, ${i.restarts} restarts${i.lastError ? `, last error: ${i.lastError}` : ''}`,
+    )
+    .join('; ')}`;
 }

@@ -1,8 +1,7 @@
-import * as k8s from '@kubernetes/client-node';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { NodeRef } from '../activities/types.js';
-import { restartOnError } from '../k8s/client.js';
-import { symbolNodeGroup, symbolNodePlural, symbolNodeVersion, type SymbolNode } from '../k8s/symbolNode.js';
+import type { CachedInformer } from '../k8s/cache.js';
+import type { SymbolNode } from '../k8s/symbolNode.js';
 import {
   nodeDeletedSignal,
   nodeLifecycle,
@@ -18,11 +17,12 @@ import {
 import type { RemediationPolicy } from '../workflows/remediation/policy.js';
 
 export interface WatcherOptions {
-  kubeConfig: k8s.KubeConfig;
+  /** The SymbolNodes of the operator's Kubernetes cache. */
+  symbolNodes: CachedInformer<SymbolNode>;
   client: Client;
   taskQueue: string;
-  /** Unset: all namespaces. */
-  namespace?: string;
+  /** Every this often every node's lifecycle is re-asserted (default 5 min). */
+  resyncMs?: number;
   /** Signals in flight at once: bounds the burst when thousands of nodes are listed at start. */
   maxInFlight?: number;
   /** Passed to new lifecycle workflows: first retry delay after a failure fixed outside the spec. */
@@ -33,10 +33,22 @@ export interface WatcherOptions {
 }
 
 type PendingWork =
-  { kind: 'reconcile'; ref: NodeRef; generation: number; network: string } | { kind: 'deleted'; ref: NodeRef };
+  | {
+      kind: 'reconcile';
+      ref: NodeRef;
+      generation: number;
+      network: string;
+      /** A resync's re-assertion: a lifecycle that runs is left alone (no history grows on an idle node). */
+      unlessRunning?: boolean;
+    }
+  | { kind: 'deleted'; ref: NodeRef };
+
+/** A signal or start that takes longer failed: a retry follows, and a hung call never holds a node's queue. */
+export const TEMPORAL_CALL_TIMEOUT_MS = 30_000;
 
 /**
- * Informer on SymbolNodes that turns spec changes into signals to each node's lifecycle workflow.
+ * Turns SymbolNode changes into signals to each node's lifecycle workflow, and re-asserts every lifecycle on
+ * resync, so that a node whose lifecycle ended (failed, terminated by hand) is managed again.
  * It holds no state that matters: the workflow ID is derived from the node, signal-with-start is
  * idempotent and the workflow ignores generations it has handled, so resyncs, restarts and a second
  * watcher replica never run the same work twice.
@@ -46,7 +58,7 @@ export class SymbolNodeWatcher {
   private readonly queue = new Map<string, PendingWork>();
   private inFlight = 0;
   private readonly deliveries = new Set<Promise<unknown>>();
-  private informer?: k8s.Informer<SymbolNode> & k8s.ObjectCache<SymbolNode>;
+  private resyncTimer?: NodeJS.Timeout;
   private stopped = false;
   private readonly log: (message: string) => void;
 
@@ -55,51 +67,51 @@ export class SymbolNodeWatcher {
   }
 
   async start(): Promise<void> {
-    const { kubeConfig, namespace } = this.options;
-    const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-    const base = `/apis/${symbolNodeGroup}/${symbolNodeVersion}`;
-    const path = namespace ? `${base}/namespaces/${namespace}/${symbolNodePlural}` : `${base}/${symbolNodePlural}`;
-    const list = async (): Promise<k8s.KubernetesListObject<SymbolNode>> =>
-      (namespace
-        ? await custom.listNamespacedCustomObject({
-            group: symbolNodeGroup,
-            version: symbolNodeVersion,
-            plural: symbolNodePlural,
-            namespace,
-          })
-        : await custom.listClusterCustomObject({
-            group: symbolNodeGroup,
-            version: symbolNodeVersion,
-            plural: symbolNodePlural,
-          })) as k8s.KubernetesListObject<SymbolNode>;
-    const informer = k8s.makeInformer<SymbolNode>(kubeConfig, path, list);
-    informer.on('add', (node) => this.onChange(node));
-    informer.on('update', (node) => this.onChange(node));
-    informer.on('delete', (node) => this.onDelete(node));
-    restartOnError(
-      informer,
-      () => this.stopped,
-      (error) => this.log(`watch failed (${error instanceof Error ? error.message : String(error)}); restarting in 1s`),
-    );
-    this.informer = informer;
-    await informer.start();
+    const { symbolNodes } = this.options;
+    symbolNodes.on('add', (node) => this.onChange(node));
+    symbolNodes.on('update', (node) => this.onChange(node));
+    symbolNodes.on('delete', (node) => this.onDelete(node));
+    await symbolNodes.start();
+    this.resyncTimer = setInterval(() => this.resync(), this.options.resyncMs ?? 5 * 60_000);
   }
 
   /** Resolves once no signal is in flight any more: the Temporal connection may then be closed. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.informer?.stop();
+    clearInterval(this.resyncTimer);
     await Promise.allSettled([...this.deliveries]);
   }
 
-  /** True once the informer has listed the SymbolNodes; false while a list fails (e.g. RBAC, API server down). */
+  /** True once the SymbolNodes were listed. */
   synced(): boolean {
-    return informerSynced(this.informer);
+    return this.options.symbolNodes.synced();
   }
 
-  /** The uid of a watched SymbolNode, from the informer's cache. */
+  /** Every watched node's lifecycle is started again unless it runs. */
+  resync(): void {
+    for (const node of this.options.symbolNodes.list()) {
+      const ref = refOf(node);
+      if (!ref || node.metadata?.deletionTimestamp) continue;
+      this.enqueue({ ...reconcileWork(node, ref), unlessRunning: true });
+    }
+  }
+
+  /**
+   * Signal-with-start of the node's lifecycle now, e.g. after a signal found no running lifecycle; resolves once it
+   * runs (false: the node is not, or no longer, in the cache).
+   */
+  async reassert(namespace: string, name: string): Promise<boolean> {
+    const node = this.options.symbolNodes.get(namespace, name);
+    const ref = node && refOf(node);
+    if (!node || !ref || node.metadata?.deletionTimestamp || this.stopped) return false;
+    this.log(`the lifecycle of ${namespace}/${name} was not running; starting it again`);
+    await this.deliver(reconcileWork(node, ref));
+    return true;
+  }
+
+  /** The uid of a watched SymbolNode, from the cache. */
   uidOf(namespace: string, name: string): string | undefined {
-    return this.informer?.get(name, namespace)?.metadata?.uid;
+    return this.options.symbolNodes.get(namespace, name)?.metadata?.uid;
   }
 
   private onChange(node: SymbolNode): void {
@@ -111,7 +123,7 @@ export class SymbolNodeWatcher {
     const generation = node.metadata?.generation ?? 1;
     // Our own status updates arrive here too; they do not change the generation.
     if (this.signalled.get(ref.uid) === generation && (node.status?.observedGeneration ?? 0) >= generation) return;
-    this.enqueue({ kind: 'reconcile', ref, generation, network: node.spec?.network ?? 'unknown' });
+    this.enqueue(reconcileWork(node, ref));
   }
 
   private onDelete(node: SymbolNode): void {
@@ -122,7 +134,8 @@ export class SymbolNodeWatcher {
   }
 
   private enqueue(work: PendingWork): void {
-    // Coalesce: only the newest work per node matters.
+    // Coalesce: only the newest work per node matters; a resync's adds nothing to work already queued.
+    if (work.kind === 'reconcile' && work.unlessRunning && this.queue.has(work.ref.uid)) return;
     this.queue.set(work.ref.uid, work);
     this.drain();
   }
@@ -152,15 +165,33 @@ export class SymbolNodeWatcher {
     }
   }
 
-  private async deliver(work: PendingWork): Promise<void> {
+  private deliver(work: PendingWork): Promise<void> {
+    const { connection } = this.options.client;
+    return connection.withDeadline(Date.now() + TEMPORAL_CALL_TIMEOUT_MS, () => this.send(work));
+  }
+
+  private async send(work: PendingWork): Promise<void> {
     const workflowId = nodeLifecycleWorkflowId(work.ref);
+    const handle = this.options.client.workflow.getHandle(workflowId);
     if (work.kind === 'deleted') {
       try {
-        await this.options.client.workflow.getHandle(workflowId).signal(nodeDeletedSignal);
+        await handle.signal(nodeDeletedSignal);
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }
       return;
+    }
+    if (work.unlessRunning) {
+      // A describe reads the execution; a signal would add to the history of every idle node on every resync.
+      const running = await handle.describe().then(
+        (description) => description.status.name === 'RUNNING',
+        (error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) return false;
+          throw error;
+        },
+      );
+      if (running) return;
+      this.log(`the lifecycle of ${work.ref.namespace}/${work.ref.name} was not running; starting it again`);
     }
     await this.options.client.workflow.signalWithStart(nodeLifecycle, {
       workflowId,
@@ -186,16 +217,16 @@ export class SymbolNodeWatcher {
   }
 }
 
+function reconcileWork(node: SymbolNode, ref: NodeRef): PendingWork & { kind: 'reconcile' } {
+  return {
+    kind: 'reconcile',
+    ref,
+    generation: node.metadata?.generation ?? 1,
+    network: node.spec?.network ?? 'unknown',
+  };
+}
+
 function refOf(node: SymbolNode): NodeRef | undefined {
   const { namespace, name, uid } = node.metadata ?? {};
   return namespace && name && uid ? { namespace, name, uid } : undefined;
-}
-
-/** makeInformer returns a ListWatch, whose resource version is set by its first successful list (and reset on 410 Gone). */
-export function informerSynced(informer: k8s.Informer<k8s.KubernetesObject> | undefined): boolean {
-  return Boolean(
-    (
-      informer as Partial<Pick<k8s.ListWatch<k8s.KubernetesObject>, 'latestResourceVersion'>>
-    )?.latestResourceVersion?.(),
-  );
 }
