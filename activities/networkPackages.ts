@@ -32,7 +32,7 @@ export const DEFAULT_PACKAGE_SOURCE_SETTINGS: PackageSourceSettings = {
   allowHttp: false,
   maxBytes: 64 * MiB,
   timeoutMs: 120_000,
-  cacheMaxBytes: 512 * MiB,
+  cacheMaxBytes: 128 * MiB,
 };
 
 /**

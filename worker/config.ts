@@ -54,12 +54,12 @@ const networkPackageSourcesSchema = z.object({
     .max(1024 * MiB)
     .default(64 * MiB),
   timeoutMs: z.coerce.number().int().positive().default(120_000),
-  /** Memory the loaded packages may hold together, least recently used dropped first. */
+  /** Memory the loaded packages may hold together, least recently used dropped first (the Deployment has 1 GiB). */
   cacheMaxBytes: z.coerce
     .number()
     .int()
     .nonnegative()
-    .default(512 * MiB),
+    .default(128 * MiB),
 });
 
 export type NetworkPackageSourceSettings = z.infer<typeof networkPackageSourcesSchema>;

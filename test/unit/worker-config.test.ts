@@ -57,7 +57,7 @@ describe('operator configuration', () => {
       allowHttp: false,
       maxBytes: 64 * 1024 * 1024,
       timeoutMs: 120_000,
-      cacheMaxBytes: 512 * 1024 * 1024,
+      cacheMaxBytes: 128 * 1024 * 1024,
     });
     const config = loadOperatorConfig({
       SNO_NETWORK_PACKAGE_SAI: '/packages/sai.zip',
