@@ -5,187 +5,30 @@
  * extracted to disk and no zip entry can escape a target directory. Packages that come from the network are only
  * accepted after their bytes match a pinned checksum: the package decides which nemesis block the node trusts.
  */
-import { createHash } from 'node:crypto';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 
-import { PropertiesDocument, PropertiesError } from './properties.js';
+import { NetworkPackageError } from './packageError.js';
+import {
+  digestHex,
+  isNetworkPresetName,
+  NETWORK_PACKAGE_PRESETS,
+  verifyChecksum,
+  type PinnedChecksum,
+} from './packagePresets.js';
+import { PropertiesDocument } from './properties.js';
+import { parseShoestringIni, type ShoestringIni } from './shoestringIni.js';
 
-export type NetworkPackageErrorReason =
-  | 'ChecksumMismatch'
-  | 'InvalidChecksum'
-  | 'InvalidArchive'
-  | 'UnsafePath'
-  | 'MissingFile'
-  | 'InvalidShoestringIni'
-  | 'UnknownPreset'
-  | 'SourceUnavailable'
-  | 'SourceRefused'
-  | 'TooLarge';
+export * from './packageError.js';
+export * from './packagePresets.js';
+export * from './shoestringIni.js';
 
-export class NetworkPackageError extends Error {
-  override readonly name = 'NetworkPackageError';
-
-  constructor(
-    readonly reason: NetworkPackageErrorReason,
-    message: string,
-  ) {
-    super(`${reason}: ${message}`);
-  }
-}
-
-export type ChecksumAlgorithm = 'sha256' | 'sha3-512';
-
-/** Hex digest of the package zip bytes, exactly as downloaded. */
-export interface PinnedChecksum {
-  readonly algorithm: ChecksumAlgorithm;
-  readonly hex: string;
-}
-
-export type NetworkPresetName = 'mainnet' | 'sai';
-
-export interface NetworkPackagePreset {
-  readonly name: NetworkPresetName;
-  readonly url: string;
-  readonly checksum: PinnedChecksum;
-}
-
-/**
- * Official package locations, as resolved by shoestring 0.2.3 (`internal/PackageResolver.py`).
- *
- * mainnet: shoestring asks the GitHub releases API for the first `client/catapult*` release with an asset named
- * `configuration-mainnet*` and pins a SHA3-512 only for `client/catapult/v1.0.3.9`; we pin that release directly
- * (the asset file name `configuration-mainnet.zip` is inferred from the testnet asset of earlier releases).
- * sai: the zip GitHub generates for branch `sai` of symbol/networks; shoestring pins nothing, we pin the sha256 of
- * the copy in shared/networks/sai.zip. GitHub regenerates branch zips, so a moved branch (or a re-zip) makes the
- * download fail verification on purpose: re-pin after reviewing the new package.
- */
-export const NETWORK_PACKAGE_PRESETS: Readonly<Record<NetworkPresetName, NetworkPackagePreset>> = {
-  mainnet: {
-    name: 'mainnet',
-    url: 'https://github.com/symbol/symbol/releases/download/client%2Fcatapult%2Fv1.0.3.9/configuration-mainnet.zip',
-    checksum: {
-      algorithm: 'sha3-512',
-      hex:
-        '895AB5284768278BEBBEB8F40D3F15D20F78B464E705BA9AFCA444248F3C4EF2' +
-        '335DEC40A5CCABFE18E6E9BBB9EA36EC495F10A77CBEDE6F30A29DEB621F97F2',
-    },
-  },
-  sai: {
-    name: 'sai',
-    url: 'https://github.com/symbol/networks/archive/refs/heads/sai.zip',
-    checksum: { algorithm: 'sha256', hex: '14eab7252624d3afb712d1738f3e55a5c1e9a3a973e80fe2f709268b839d0938' },
-  },
-};
-
-const DIGEST_HEX_LENGTH: Record<ChecksumAlgorithm, number> = { sha256: 64, 'sha3-512': 128 };
 // The mainnet package is ~7 MB; these bounds only stop runaway downloads and zip bombs.
 export const MAX_ARCHIVE_BYTES = 64 * 1024 * 1024;
 const MAX_EXTRACTED_BYTES = 256 * 1024 * 1024;
 const MAX_FILES = 10_000;
-
-export function digestHex(bytes: Uint8Array, algorithm: ChecksumAlgorithm): string {
-  return createHash(algorithm).update(bytes).digest('hex');
-}
-
-/**
- * Throws `ChecksumMismatch` unless the digest of `bytes` equals the pinned one (hex case is ignored). The actual
- * digest is named unless `revealActual` is false: for bytes fetched from an address a spec chose, it would tell
- * whoever wrote the spec something about a response they may not be able to read themselves.
- */
-export function verifyChecksum(
-  bytes: Uint8Array,
-  pinned: PinnedChecksum,
-  source = 'network package',
-  revealActual = true,
-): void {
-  const expected = pinned.hex.toLowerCase();
-  if (!/^[0-9a-f]+$/.test(expected) || expected.length !== DIGEST_HEX_LENGTH[pinned.algorithm]) {
-    throw new NetworkPackageError(
-      'InvalidChecksum',
-      `pinned ${pinned.algorithm} for ${source} is not ${DIGEST_HEX_LENGTH[pinned.algorithm]} hex digits`,
-    );
-  }
-  const actual = digestHex(bytes, pinned.algorithm);
-  if (actual !== expected) {
-    throw new NetworkPackageError(
-      'ChecksumMismatch',
-      revealActual
-        ? `${pinned.algorithm} of ${source} is ${actual}, expected ${expected}`
-        : `${pinned.algorithm} of ${source} is not the expected ${expected}`,
-    );
-  }
-}
-
-export interface ShoestringNetwork {
-  readonly name: string;
-  readonly identifier: number;
-  /** Unix seconds of the network's epoch (nemesis time). */
-  readonly epochAdjustment: number;
-  readonly generationHashSeed: string;
-}
-
-export interface ShoestringIni {
-  readonly network: ShoestringNetwork;
-  readonly images: { readonly client: string; readonly rest: string; readonly mongo: string };
-  readonly services: { readonly nodewatch?: string };
-  /** The whole file, for sections this module does not interpret (transaction, imports, node). */
-  readonly document: PropertiesDocument;
-}
-
-export function parseShoestringIni(text: string, source = 'shoestring.ini'): ShoestringIni {
-  let document: PropertiesDocument;
-  try {
-    document = PropertiesDocument.parse(text, source);
-  } catch (error) {
-    if (error instanceof PropertiesError) throw new NetworkPackageError('InvalidShoestringIni', error.message);
-    throw error;
-  }
-  const required = (section: string, key: string): string => {
-    const value = document.get(section, key);
-    if (value === undefined || value === '') {
-      throw new NetworkPackageError('InvalidShoestringIni', `${source}: [${section}] ${key} is missing or empty`);
-    }
-    return value;
-  };
-  const integer = (section: string, key: string, max: number): number => {
-    const text = required(section, key);
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value > max) {
-      throw new NetworkPackageError(
-        'InvalidShoestringIni',
-        `${source}: [${section}] ${key} = ${text} is not an integer in 0..${max}`,
-      );
-    }
-    return value;
-  };
-
-  const generationHashSeed = required('network', 'generationHashSeed');
-  if (!/^[0-9A-Fa-f]{64}$/.test(generationHashSeed)) {
-    throw new NetworkPackageError(
-      'InvalidShoestringIni',
-      `${source}: [network] generationHashSeed is not 64 hex digits`,
-    );
-  }
-  const nodewatch = document.get('services', 'nodewatch');
-  return {
-    network: {
-      name: required('network', 'name'),
-      identifier: integer('network', 'identifier', 255),
-      epochAdjustment: integer('network', 'epochAdjustment', Number.MAX_SAFE_INTEGER),
-      generationHashSeed: generationHashSeed.toUpperCase(),
-    },
-    images: {
-      client: required('images', 'client'),
-      rest: required('images', 'rest'),
-      mongo: required('images', 'mongo'),
-    },
-    services: nodewatch ? { nodewatch } : {},
-    document,
-  };
-}
 
 /** A loaded, validated package. Paths are relative, `/`-separated, without the zip's top-level directory. */
 export class NetworkPackage {
@@ -415,10 +258,6 @@ export interface LoadPresetOptions extends ReadSourceOptions {
    * for tests and air-gapped clusters). The pinned checksum is still enforced.
    */
   readonly location?: string;
-}
-
-export function isNetworkPresetName(name: string): name is NetworkPresetName {
-  return Object.hasOwn(NETWORK_PACKAGE_PRESETS, name);
 }
 
 export async function loadPresetNetworkPackage(

@@ -13,7 +13,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 
-import { NetworkPackageError } from './networkPackage.js';
+import { NetworkPackageError } from './packageError.js';
 import { isPublicAddress } from './publicAddress.js';
 
 export interface PackageSourcePolicy {
