@@ -163,6 +163,12 @@ void describe('downloading a package under the source policy', () => {
       downloadPackage(`http://[::ffff:127.0.0.1]:${server.port}/sai.zip`, anyPublic),
       rejectsWith('SourceRefused', /non-public address/),
     );
+    // other spellings of 127.0.0.1 (decimal, hex) are normalised by the URL parser before any check
+    for (const host of ['2130706433', '0x7f.0.0.1', '127.1'])
+      await assert.rejects(
+        downloadPackage(`http://${host}:${server.port}/sai.zip`, anyPublic),
+        rejectsWith('SourceRefused', /host 127\.0\.0\.1 has a private/),
+      );
     assert.equal(server.requests.length, before, 'nothing reached the server');
   });
 
