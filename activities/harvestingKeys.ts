@@ -49,8 +49,8 @@ const sameKeys = (a: HarvestingKeys, b: HarvestingKeys): boolean =>
 
 /**
  * Stores `config-harvesting.properties`, rendered with `keys`. New keys are created once (the first of two racing
- * runs wins; the other fails and is retried, then reads the winner's keys). A stored Secret is only updated, for
- * settings other than the keys, if it still is the version the keys were read from.
+ * runs wins; the other fails and is retried, then reads the winner's keys). A stored Secret is only updated (other
+ * harvesting settings, labels, owner) if it still is the version the keys were read from.
  */
 export async function storeHarvestingSecret(
   kube: KubeClients,
@@ -70,9 +70,9 @@ export async function storeHarvestingSecret(
     }
     return;
   }
-  if (secretValue(keys.stored, HARVESTING_FILE) === properties) return;
-  // The resourceVersion makes the apply conditional: a Secret changed since it was read answers 409, and the
-  // retried activity reads it again (and refuses it if it no longer holds valid keys).
+  // Applied every time, as the other objects are (labels and owner follow the spec, e.g. dataRetentionPolicy); the
+  // resourceVersion makes it conditional: a Secret changed since its keys were read answers 409, and the retried
+  // activity reads it again (and refuses it if it no longer holds valid keys).
   const resourceVersion = keys.stored.metadata?.resourceVersion;
   await applyObject(kube, { ...secret, metadata: { ...secret.metadata, resourceVersion } });
 }
