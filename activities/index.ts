@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 import { describeApiError, type KubeClients } from '../k8s/client.js';
 import { classifyKubernetesError, describeTransientError, isKubernetesError } from '../k8s/errors.js';
+import type { RecoveryJobOptions } from '../k8s/objects/recoveryJob.js';
 import type { SymbolNodeSpec } from '../k8s/symbolNode.js';
 import type { OperatorConfig } from '../worker/config.js';
 import { NetworkPackageCache } from './networkPackages.js';
@@ -116,7 +117,7 @@ function nodeActivities({ kube, watches, alerts, config }: ActivityDependencies)
     async createRecoveryJob(
       ref: NodeRef,
       spec: SymbolNodeSpec,
-      job: { run: number; attempt: number; reason: string },
+      job: RecoveryJobOptions,
     ): Promise<string> {
       return createRecoveryJobFor(kube, parsed(ref, spec), job);
     },

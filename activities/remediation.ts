@@ -4,10 +4,10 @@
  * already created) and goes on from there.
  */
 import * as k8s from '@kubernetes/client-node';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isConflict, readIfExists, type KubeClients } from '../k8s/client.js';
-import { buildRecoveryJob, objectNames } from '../k8s/objects/index.js';
+import { buildRecoveryJob, objectNames, recoveryJobOwner, type RecoveryJobOptions } from '../k8s/objects/index.js';
 import { LABEL_COMPONENT, LABEL_INSTANCE, type ParsedSymbolNode } from '../k8s/symbolNode.js';
 import { deletePodIfUnchanged } from './apply.js';
 import { recordNodeEvent } from './events.js';
@@ -90,18 +90,34 @@ export async function startNodeFor(kube: KubeClients, ref: NodeRef): Promise<voi
   await scaleNode(kube, ref, 1);
 }
 
-/** Creates the recovery Job unless a retry already did; returns its name. */
+/**
+ * Creates the recovery Job unless a retry already did; returns its name. A Job of that name that names another
+ * owner is not ours: taking its outcome for this remediation's would skip or misjudge recovery, so that fails.
+ */
 export async function createRecoveryJobFor(
   kube: KubeClients,
   node: ParsedSymbolNode,
-  options: { run: number; attempt: number; reason: string },
+  options: RecoveryJobOptions,
 ): Promise<string> {
   const job = buildRecoveryJob(node, options);
   const name = job.metadata!.name!;
+  const namespace = node.metadata.namespace;
   try {
-    await kube.batch.createNamespacedJob({ namespace: node.metadata.namespace, body: job });
+    await kube.batch.createNamespacedJob({ namespace, body: job });
   } catch (error) {
     if (!isConflict(error)) throw error;
+    if (!options.owner) return name;
+    const existing = await kube.batch.readNamespacedJob({ namespace, name });
+    const owner = recoveryJobOwner(existing);
+    if (owner?.workflowId !== options.owner.workflowId || owner.runId !== options.owner.runId) {
+      throw ApplicationFailure.create({
+        type: 'RecoveryJobNotOurs',
+        message:
+          `Job ${name} exists but belongs to ${owner ? `${owner.workflowId} (run ${owner.runId})` : 'no remediation'}, ` +
+          `not to ${options.owner.workflowId} (run ${options.owner.runId}): its outcome is not this recovery's`,
+        nonRetryable: true,
+      });
+    }
   }
   return name;
 }

@@ -55,8 +55,13 @@ export { buildHeadlessService, buildService } from './services.js';
 export { buildStatefulSet } from './statefulSet.js';
 export {
   ANNOTATION_RECOVERY_REASON,
+  ANNOTATION_RECOVERY_RUN_ID,
+  ANNOTATION_RECOVERY_WORKFLOW_ID,
   buildRecoveryJob,
   recoveryJobName,
+  recoveryJobOwner,
+  recoveryOwnerHash,
   RECOVERY_JOB_DEADLINE_SECONDS,
   type RecoveryJobOptions,
+  type RecoveryJobOwner,
 } from './recoveryJob.js';

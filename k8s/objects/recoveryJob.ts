@@ -23,12 +23,25 @@ export const RECOVERY_JOB_DEADLINE_SECONDS = 6 * 3600;
 /** Finished Jobs stay a day for `kubectl logs`, then the TTL controller removes them. */
 const RECOVERY_JOB_TTL_SECONDS = 24 * 3600;
 
+/** The remediation workflow run a recovery Job belongs to: its name and its annotations are made of it. */
+export interface RecoveryJobOwner {
+  workflowId: string;
+  runId: string;
+}
+
+/** 8 hex digits of the owner: a Job of another remediation (an earlier run, a reset history) never shares it. */
+export function recoveryOwnerHash(owner: RecoveryJobOwner): string {
+  return createHash('sha256').update(`${owner.workflowId}\n${owner.runId}`).digest('hex').slice(0, 8);
+}
+
 /**
- * `<node>-recovery-<run>-<attempt>`: deterministic, so a retried activity finds the Job it created. A long node
- * name is shortened and made unique again with a hash of the full name.
+ * `<node>-recovery-<run>-<attempt>-<owner hash>`: deterministic for one remediation run, so a retried activity
+ * finds the Job it created, and unique per run, so an earlier run's Job (Complete, say) is never taken for this
+ * one's. Without an owner (remediations started before owners existed) the hash is left out. A long node name
+ * is shortened and made unique again with a hash of the full name.
  */
-export function recoveryJobName(nodeName: string, run: number, attempt: number): string {
-  const suffix = `-recovery-${run}-${attempt}`;
+export function recoveryJobName(nodeName: string, run: number, attempt: number, owner?: RecoveryJobOwner): string {
+  const suffix = `-recovery-${run}-${attempt}${owner ? `-${recoveryOwnerHash(owner)}` : ''}`;
   const full = `${nodeName}${suffix}`;
   if (full.length <= JOB_NAME_MAX_LENGTH) return checkName('Job', full, 'dns1123Label', JOB_NAME_MAX_LENGTH);
   const hash = createHash('sha256').update(nodeName).digest('hex').slice(0, 6);
@@ -54,18 +67,33 @@ export interface RecoveryJobOptions {
   attempt: number;
   /** Why the operator runs recovery (a pod problem's reason), recorded as an annotation. */
   reason: string;
+  /** The remediation run that creates the Job: in its name and annotations, checked when the name is taken. */
+  owner?: RecoveryJobOwner;
 }
 
 export const ANNOTATION_RECOVERY_REASON = 'symbol.nodeoperator.io/recovery-reason';
+export const ANNOTATION_RECOVERY_WORKFLOW_ID = 'symbol.nodeoperator.io/recovery-workflow-id';
+export const ANNOTATION_RECOVERY_RUN_ID = 'symbol.nodeoperator.io/recovery-run-id';
+
+/** The owner a Job's annotations name, if any. */
+export function recoveryJobOwner(job: Pick<V1Job, 'metadata'>): RecoveryJobOwner | undefined {
+  const annotations = job.metadata?.annotations ?? {};
+  const workflowId = annotations[ANNOTATION_RECOVERY_WORKFLOW_ID];
+  const runId = annotations[ANNOTATION_RECOVERY_RUN_ID];
+  return workflowId && runId ? { workflowId, runId } : undefined;
+}
 
 export function buildRecoveryJob(node: ParsedSymbolNode, options: RecoveryJobOptions): V1Job {
   const api = isApiRole(node.spec.role);
-  const name = recoveryJobName(node.metadata.name, options.run, options.attempt);
+  const name = recoveryJobName(node.metadata.name, options.run, options.attempt, options.owner);
+  const owner: Record<string, string> = options.owner
+    ? { [ANNOTATION_RECOVERY_WORKFLOW_ID]: options.owner.workflowId, [ANNOTATION_RECOVERY_RUN_ID]: options.owner.runId }
+    : {};
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: childMetadata(node, name, 'recovery', {
-      annotations: { [ANNOTATION_RECOVERY_REASON]: options.reason },
+      annotations: { [ANNOTATION_RECOVERY_REASON]: options.reason, ...owner },
     }),
     spec: {
       backoffLimit: 0,

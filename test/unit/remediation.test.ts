@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRecoveryJob, buildStatefulSet, recoveryJobName } from '../../k8s/objects/index.js';
+import {
+  ANNOTATION_RECOVERY_RUN_ID,
+  ANNOTATION_RECOVERY_WORKFLOW_ID,
+  buildRecoveryJob,
+  buildStatefulSet,
+  recoveryJobName,
+  recoveryJobOwner,
+} from '../../k8s/objects/index.js';
 import { computePhase, INPUT_ERROR_REASONS } from '../../k8s/conditions.js';
 import { retriesLater } from '../../workflows/remediation/failureRules.js';
 import { backoffDelayMs, DEFAULT_REMEDIATION_POLICY, remediationFor } from '../../workflows/remediation/policy.js';
@@ -77,6 +84,28 @@ describe('buildRecoveryJob', () => {
     assert.ok(a.length <= 63 && b.length <= 63, `${a} ${b}`);
     assert.notEqual(a, b);
     assert.match(a, /-recovery-12345-3$/);
+  });
+  const owner = { workflowId: 'symbolnode/ns/node-a/uid-1/remediate/1', runId: '0190e7a6-5b1c-7d3e-9f00-123456789abc' };
+  it('names a Job after the remediation run that owns it and annotates it with that run', () => {
+    const job = buildRecoveryJob(parsed(), { run: 1, attempt: 2, reason: 'SigKilled', owner });
+    assert.match(job.metadata!.name!, /^node-a-recovery-1-2-[0-9a-f]{8}$/);
+    assert.equal(job.metadata?.annotations?.[ANNOTATION_RECOVERY_WORKFLOW_ID], owner.workflowId);
+    assert.equal(job.metadata?.annotations?.[ANNOTATION_RECOVERY_RUN_ID], owner.runId);
+    assert.deepEqual(recoveryJobOwner(job), owner);
+    assert.equal(recoveryJobOwner(buildRecoveryJob(parsed(), { run: 1, attempt: 2, reason: 'x' })), undefined);
+  });
+  it('gives another run of the same remediation (a reset history) and another remediation other names', () => {
+    const name = recoveryJobName('node-a', 1, 1, owner);
+    assert.equal(recoveryJobName('node-a', 1, 1, { ...owner }), name, 'deterministic for one run');
+    assert.notEqual(recoveryJobName('node-a', 1, 1, { ...owner, runId: 'another-run' }), name);
+    assert.notEqual(recoveryJobName('node-a', 1, 1, { ...owner, workflowId: `${owner.workflowId}0` }), name);
+    assert.notEqual(recoveryJobName('node-a', 1, 2, owner), name);
+  });
+  it('keeps owned Job names within 63 characters for the longest node names', () => {
+    const long = recoveryJobName('a'.repeat(63), 12345, 3, owner);
+    assert.ok(long.length <= 63, long);
+    assert.match(long, /^a+-[0-9a-f]{6}-recovery-12345-3-[0-9a-f]{8}$/);
+    assert.notEqual(long, recoveryJobName(`${'a'.repeat(62)}b`, 12345, 3, owner));
   });
 });
 
