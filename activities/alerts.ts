@@ -19,6 +19,8 @@ export interface AlertRequest {
   severity: AlertSeverity;
   reason: string;
   message: string;
+  /** Decided by the node's lifecycle for this alert: the same on every retry of its delivery (header and body). */
+  idempotencyKey?: string;
 }
 
 export type AlertOutcome = WebhookResult | { status: 'disabled' } | { status: 'misconfigured'; error: string };

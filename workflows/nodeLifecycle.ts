@@ -1,86 +1,47 @@
 import {
   condition,
   continueAsNew,
+  ContinueAsNew,
   defineQuery,
   defineSignal,
   executeChild,
-  proxyLocalActivities,
   ParentClosePolicy,
   setHandler,
   workflowInfo,
   allHandlersFinished,
   CancellationScope,
+  isCancellation,
   patched,
-  proxyActivities,
+  ApplicationFailure,
+  TemporalFailure,
 } from '@temporalio/workflow';
-import type { NodeActivities } from '../activities/index.js';
 import type { NodeRef } from '../activities/types.js';
-import { provisionNode, type ProvisionOutcome } from './provisionNode.js';
-import { remediateNode } from './remediateNode.js';
-import {
-  backoffDelayMs,
-  DEFAULT_REMEDIATION_POLICY,
-  remediationFor,
-  type RemediationPolicy,
-  type ReportedProblem,
-} from './remediation/policy.js';
+import { outageQuery } from './durableStep.js';
+import { handlePodHealth, type RemediationContext } from './lifecycleRemediation.js';
+import type { NodeLifecycleInput, NodeLifecycleState, PodHealthReport } from './lifecycleState.js';
+import { afterInterruption, lifecycleSteps } from './lifecycleSteps.js';
+import { recordPodHealth } from './podHealth.js';
+import { provisionNode } from './provisionNode.js';
 import { retriesLater } from './remediation/failureRules.js';
+import { DEFAULT_REMEDIATION_POLICY, type RemediationPolicy } from './remediation/policy.js';
 import { nodeActionKey, symbolNodeKey, kubernetesNamespaceKey, symbolNetworkKey } from './searchAttributes.js';
+
+export type {
+  AlertedState,
+  NodeLifecycleInput,
+  NodeLifecycleState,
+  PodHealthReport,
+  RemediationState,
+} from './lifecycleState.js';
 
 /** The watcher saw this generation of the spec; provision it unless already done. */
 export const reconcileSignal = defineSignal<[{ generation: number }]>('reconcile');
 /** The SymbolNode was deleted: owner references clean up the objects; this workflow ends. */
 export const nodeDeletedSignal = defineSignal('nodeDeleted');
-
-/** What the pod watcher sees of the node's pod: a problem (the most severe) or none. */
-export interface PodHealthReport {
-  pod: string;
-  /** Absent in reports sent before it was added. */
-  podUid?: string;
-  podReady: boolean;
-  problem?: ReportedProblem;
-}
 export const podHealthSignal = defineSignal<[PodHealthReport]>('podHealth');
 /** A person lets the operator act again after it gave up (`temporal workflow signal --name resume` or the CLI). */
 export const resumeSignal = defineSignal<[{ by?: string }?]>('resume');
-
-/** What the operator did about the node's pod problems; survives continue-as-new. */
-export interface RemediationState {
-  /** Remediations started so far: numbers the remediation workflows and their Jobs. */
-  runs: number;
-  /** Start times (ms) of recent remediations, for the limit per window. */
-  recentStarts: number[];
-  /** Set when the operator gave up: it stays hands-off until the spec changes or a person resumes it. */
-  escalated?: { reason: string; message: string };
-  /** The pod a remediation replaced: later reports about it are stale. */
-  replacedPodUid?: string;
-}
-
-export interface NodeLifecycleState {
-  requestedGeneration: number;
-  handledGeneration: number;
-  lastOutcome?: ProvisionOutcome;
-  deleted: boolean;
-  /** The pod health last recorded on the SymbolNode. */
-  podHealth?: PodHealthReport;
-  /** Ready=False on the SymbolNode was written from a pod report, so a Ready pod must set it back. */
-  readyFalseFromPod?: boolean;
-  remediation?: RemediationState;
-  /** The server image and generation last provisioned Ready: what a bad new image can be rolled back to. */
-  lastReady?: { generation: number; image?: string };
-  /** Signals received but not yet acted on when the run continued as new. */
-  carriedOver?: { podHealth?: PodHealthReport; resume?: boolean };
-}
 export const lifecycleStateQuery = defineQuery<NodeLifecycleState>('state');
-
-export interface NodeLifecycleInput {
-  ref: NodeRef;
-  network: string;
-  /** First delay before re-trying a provisioning that failed for a reason fixed outside the spec; doubles up to 10 min. */
-  retryFailedAfterMs?: number;
-  remediation?: Partial<RemediationPolicy>;
-  state?: NodeLifecycleState;
-}
 
 const maxRetryDelayMs = 10 * 60_000;
 
@@ -91,95 +52,21 @@ export function nodeLifecycleWorkflowId(ref: NodeRef): string {
 // Keeps each run's history small; the state carries over.
 const operationsPerRun = 50;
 
-const { reportNodeStatus } = proxyLocalActivities<NodeActivities>({
-  startToCloseTimeout: '60 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 5 },
-});
-
-// The webhook notifier retries delivery itself; a few more attempts cover a Secret read failing.
-const { sendAlert } = proxyActivities<NodeActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
-});
-
-const imagePullHint = (state: NodeLifecycleState, generation: number): string => {
-  const ready = state.lastReady;
-  if (!ready?.image || generation <= ready.generation) return '';
-  return `; the image changed after generation ${ready.generation}, which ran ${ready.image}: set spec.image back to roll back`;
-};
-
-/**
- * Records a pod problem on the SymbolNode (Degraded, Ready=False, a Warning Event), or its end.
- * Healthy reports only matter when they clear a recorded problem: readiness itself is provisioning's.
- */
-async function recordPodHealth(
-  ref: NodeRef,
-  state: NodeLifecycleState,
-  report: PodHealthReport,
-  generation = state.handledGeneration,
-): Promise<void> {
-  const previous = state.podHealth;
-  state.podHealth = report;
-  if (generation === 0) return;
-  if (report.problem) {
-    const { reason } = report.problem;
-    const message =
-      report.problem.message + (report.problem.kind === 'ImagePull' ? imagePullHint(state, generation) : '');
-    state.readyFalseFromPod = true;
-    await reportNodeStatus(ref, {
-      generation,
-      conditions: [
-        { type: 'Degraded', status: 'True', reason, message },
-        { type: 'Ready', status: 'False', reason, message },
-      ],
-      event: { type: 'Warning', reason, message: `pod ${report.pod}: ${message}` },
-    });
-    return;
+/** The SymbolNode is gone (a step found it deleted): the lifecycle ends instead of trying again. */
+function nodeGone(error: unknown): boolean {
+  let cause: unknown = error;
+  for (let depth = 0; depth < 4 && cause instanceof TemporalFailure; depth++) {
+    if (cause instanceof ApplicationFailure && cause.type === 'NodeGone') return true;
+    cause = cause.cause;
   }
-  const readyCondition = report.podReady
-    ? ({ type: 'Ready', status: 'True', reason: 'NodeReady', message: 'the node pod is Ready' } as const)
-    : ({ type: 'Ready', status: 'False', reason: 'PodNotReady', message: `pod ${report.pod} is not Ready` } as const);
-  if (previous?.problem) {
-    state.readyFalseFromPod = !report.podReady;
-    await reportNodeStatus(ref, {
-      generation,
-      conditions: [
-        { type: 'Degraded', status: 'False', reason: 'Healthy', message: 'the node pod has no known problem' },
-        readyCondition,
-      ],
-      event: { type: 'Normal', reason: 'Healthy', message: `pod ${report.pod}: ${previous.problem.reason} is over` },
-    });
-  } else if (state.readyFalseFromPod && report.podReady) {
-    state.readyFalseFromPod = false;
-    await reportNodeStatus(ref, { generation, conditions: [readyCondition] });
-  }
-}
-
-/**
- * Gives up on the node until the spec changes or a person resumes: Degraded with the reason and what to do,
- * one Event and one alert. Repairing it again and again would only thrash the node and hide the problem.
- */
-async function escalate(ref: NodeRef, state: NodeLifecycleState, reason: string, message: string): Promise<void> {
-  const remediation = (state.remediation ??= { runs: 0, recentStarts: [] });
-  remediation.escalated = { reason, message };
-  const action = `the operator stopped acting on its own; fix the cause, then change the spec or resume: npm run cli -- resume ${ref.namespace}/${ref.name}`;
-  state.readyFalseFromPod = true;
-  await reportNodeStatus(ref, {
-    generation: state.handledGeneration,
-    conditions: [
-      { type: 'Degraded', status: 'True', reason, message: `${message}; ${action}` },
-      { type: 'Ready', status: 'False', reason, message },
-      { type: 'Progressing', status: 'False', reason, message: action },
-    ],
-    event: { type: 'Warning', reason, message: `${message}; ${action}` },
-  });
-  await sendAlert({ ref, severity: 'critical', reason, message: `${message}; ${action}` });
+  return false;
 }
 
 /**
  * One long-lived workflow per SymbolNode. It serialises every operation on that node — provisioning,
  * remediation, later upgrades and rotation — so two of them never run at once, however many watcher events
- * or operator replicas ask for them.
+ * or operator replicas ask for them. It never fails: an outage is ridden out step by step (durableStep.ts), and
+ * a child or step that ends without an outcome is recorded and tried again; only the node's deletion ends it.
  */
 export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLifecycleState> {
   const state: NodeLifecycleState = input.state ?? { requestedGeneration: 0, handledGeneration: 0, deleted: false };
@@ -191,6 +78,7 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
     state.deleted = true;
   });
   setHandler(lifecycleStateQuery, () => state);
+  setHandler(outageQuery, () => state.outage);
   let pendingHealth: PodHealthReport | undefined = state.carriedOver?.podHealth;
   setHandler(podHealthSignal, (report) => {
     pendingHealth = report;
@@ -202,6 +90,7 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
   });
 
   const workflowId = workflowInfo().workflowId;
+  const steps = lifecycleSteps(input.ref, state, policy.realertMs);
   const searchAttributes = (action: string) => [
     { key: symbolNodeKey, value: `${input.ref.namespace}/${input.ref.name}` },
     { key: kubernetesNamespaceKey, value: input.ref.namespace },
@@ -209,84 +98,7 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
     { key: nodeActionKey, value: action },
   ];
   const provisioningWanted = (): boolean => state.requestedGeneration > state.handledGeneration;
-
-  /**
-   * Runs the recovery the report calls for, within the policy's limits. Unless the problem is `alreadyRecorded`
-   * on the SymbolNode, the remediation child records it with its first report, so that the remediation starts
-   * at once: a workflow task that runs a local activity sends its commands (the child's start) only at its end.
-   * When no child starts right away (escalation, a pause first), the problem is recorded here.
-   */
-  async function remediate(
-    report: PodHealthReport & { problem: ReportedProblem },
-    alreadyRecorded = false,
-  ): Promise<void> {
-    const remediation = (state.remediation ??= { runs: 0, recentStarts: [] });
-    const recordHere = async () => {
-      if (!alreadyRecorded) await recordPodHealth(input.ref, state, report);
-    };
-    if (remediation.escalated) return recordHere();
-    const now = Date.now();
-    remediation.recentStarts = remediation.recentStarts.filter((t) => now - t < policy.windowMs);
-    const tries = remediation.recentStarts.length;
-    if (tries >= policy.maxRemediations) {
-      const message = `${tries} remediations within ${Math.round(policy.windowMs / 60_000)} min did not keep the node up; last problem: ${report.problem.message}`;
-      await recordHere();
-      await escalate(input.ref, state, 'RemediationExhausted', message);
-      return;
-    }
-    if (tries > 0) {
-      // A node that fails again soon after a recovery gets a pause first; a spec change or deletion cuts it short.
-      await recordHere();
-      if (await condition(() => state.deleted || provisioningWanted(), backoffDelayMs(policy, tries))) return;
-    }
-    remediation.recentStarts.push(Date.now());
-    const run = ++remediation.runs;
-    const recordProblem = !alreadyRecorded && tries === 0;
-    if (recordProblem) {
-      state.podHealth = report;
-      state.readyFalseFromPod = true;
-    }
-    const outcome = await executeChild(remediateNode, {
-      workflowId: `${workflowId}/remediate/${run}`,
-      args: [
-        {
-          ref: input.ref,
-          generation: state.handledGeneration,
-          run,
-          pod: report.pod,
-          problem: report.problem,
-          policy,
-          ...(recordProblem ? { recordProblem } : {}),
-        },
-      ],
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
-      typedSearchAttributes: searchAttributes('remediate'),
-    });
-    if (report.podUid) remediation.replacedPodUid = report.podUid;
-    if (outcome.outcome === 'Gone') state.deleted = true;
-    else if (outcome.outcome === 'Failed') await escalate(input.ref, state, outcome.reason, outcome.message);
-  }
-
-  /** Records a report; acts on it when the node is provisioned and the operator has not given up on it. */
-  async function handlePodHealth(report: PodHealthReport): Promise<void> {
-    if (report.podUid !== undefined && report.podUid === state.remediation?.replacedPodUid) return;
-    const problem = report.problem;
-    const provisioned = state.handledGeneration > 0 && state.lastOutcome?.outcome === 'Ready';
-    if (problem && provisioned && remediationFor(problem) === 'recover' && patched('remediation-records-the-problem')) {
-      await remediate({ ...report, problem });
-      return;
-    }
-    await recordPodHealth(input.ref, state, report);
-    if (!problem || !provisioned) return;
-    if (remediationFor(problem) === 'recover') {
-      await remediate({ ...report, problem }, true);
-    } else {
-      // The operator cannot fix this one: a person must know. The notifier drops repeats of the same reason.
-      if (!state.remediation?.escalated) {
-        await sendAlert({ ref: input.ref, severity: 'critical', reason: problem.reason, message: problem.message });
-      }
-    }
-  }
+  const remediation: RemediationContext = { steps, policy, workflowId, searchAttributes, provisioningWanted };
 
   let operations = 0;
   async function continueAsNewWhenDue(): Promise<void> {
@@ -300,38 +112,9 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
 
   const firstRetryDelayMs = input.retryFailedAfterMs ?? 60_000;
   let retryDelayMs = firstRetryDelayMs;
-  while (!state.deleted) {
-    const outcome = state.lastOutcome;
-    const retry = outcome?.outcome === 'Failed' && retriesLater(outcome.reason);
-    const wanted = (): boolean =>
-      state.deleted || provisioningWanted() || pendingHealth !== undefined || resumeRequested;
-    // condition() without a timeout resolves only when `wanted` holds; with one, it says whether it did.
-    const changed = retry ? await condition(wanted, retryDelayMs) : (await condition(wanted), true);
-    if (state.deleted) break;
-    if (resumeRequested && !provisioningWanted()) {
-      resumeRequested = false;
-      const remediation = state.remediation;
-      if (remediation) {
-        remediation.escalated = undefined;
-        remediation.recentStarts = [];
-        remediation.replacedPodUid = undefined;
-      }
-      await reportNodeStatus(input.ref, {
-        generation: state.handledGeneration,
-        conditions: [],
-        event: { type: 'Normal', reason: 'Resumed', message: 'a person resumed the operator on this node' },
-      });
-      // Look at the pod again as it was last reported: the problem may still be there.
-      pendingHealth ??= state.podHealth;
-      continue;
-    }
-    if (pendingHealth !== undefined && !provisioningWanted()) {
-      const report = pendingHealth;
-      pendingHealth = undefined;
-      await handlePodHealth(report);
-      await continueAsNewWhenDue();
-      continue;
-    }
+
+  /** Provisions the requested generation, reporting pod problems meanwhile. */
+  async function provision(changed: boolean): Promise<void> {
     retryDelayMs = changed ? firstRetryDelayMs : Math.min(retryDelayMs * 2, maxRetryDelayMs);
     const generation = state.requestedGeneration;
     const scope = new CancellationScope();
@@ -365,13 +148,14 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
         const report = pendingHealth;
         pendingHealth = undefined;
         // A healthy pod is provisioning's own business, unless it ends a problem recorded meanwhile.
-        if (report.problem || state.podHealth?.problem) await recordPodHealth(input.ref, state, report, generation);
+        if (report.problem || state.podHealth?.problem) await recordPodHealth(steps, report, generation);
         else state.podHealth = report;
       }
       await done;
     }
     try {
       state.lastOutcome = await provisioning;
+      state.interruptions = 0;
     } catch (error) {
       if (!superseded) throw error;
       const message = state.deleted
@@ -393,7 +177,62 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
       }
     }
     if (state.lastOutcome.outcome === 'Gone') state.deleted = true;
+  }
+
+  /** Waits for something to do and does it: a resume, a pod report, or a provisioning. */
+  async function next(): Promise<void> {
+    const outcome = state.lastOutcome;
+    const retry = outcome?.outcome === 'Failed' && retriesLater(outcome.reason);
+    const wanted = (): boolean =>
+      state.deleted || provisioningWanted() || pendingHealth !== undefined || resumeRequested;
+    // condition() without a timeout resolves only when `wanted` holds; with one, it says whether it did.
+    const changed = retry ? await condition(wanted, retryDelayMs) : (await condition(wanted), true);
+    if (state.deleted) return;
+    if (resumeRequested && !provisioningWanted()) {
+      resumeRequested = false;
+      const remediationState = state.remediation;
+      if (remediationState) {
+        remediationState.escalated = undefined;
+        remediationState.recentStarts = [];
+        remediationState.replacedPodUid = undefined;
+      }
+      await steps.report(
+        'recording the resume',
+        {
+          generation: state.handledGeneration,
+          conditions: [],
+          event: { type: 'Normal', reason: 'Resumed', message: 'a person resumed the operator on this node' },
+        },
+        false,
+      );
+      // Look at the pod again as it was last reported: the problem may still be there.
+      pendingHealth ??= state.podHealth;
+      return;
+    }
+    if (pendingHealth !== undefined && !provisioningWanted()) {
+      const report = pendingHealth;
+      pendingHealth = undefined;
+      await handlePodHealth(remediation, report);
+      await continueAsNewWhenDue();
+      return;
+    }
+    await provision(changed);
     await continueAsNewWhenDue();
+  }
+
+  while (!state.deleted) {
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof ContinueAsNew || isCancellation(error) || !patched('lifecycle-never-throws')) throw error;
+      if (nodeGone(error)) {
+        state.deleted = true;
+        break;
+      }
+      const generation = state.requestedGeneration;
+      const what = provisioningWanted() ? `provisioning generation ${generation}` : 'a lifecycle step';
+      await afterInterruption(steps, what, error, () => state.deleted || state.requestedGeneration > generation);
+    }
   }
   return state;
 }

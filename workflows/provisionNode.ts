@@ -1,6 +1,13 @@
-import { proxyActivities, patched, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  patched,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/index.js';
 import type { ConditionUpdate, NodeConfiguration, NodeEvent, NodeIdentity, NodeRef } from '../activities/types.js';
+import { durableSteps, outageQuery, type OutageHolder } from './durableStep.js';
 import { failureOf, kubernetesStepOptions, waitForNodeReadyOptions } from './kubernetesSteps.js';
 import { nodeActionKey } from './searchAttributes.js';
 
@@ -59,9 +66,15 @@ export type ProvisionOutcome =
  */
 export async function provisionNode({ ref, generation }: ProvisionNodeInput): Promise<ProvisionOutcome> {
   upsertSearchAttributes([{ key: nodeActionKey, value: 'provision' }]);
+  // An outage of the API server is waited out, step by step: provisioning ends only with an outcome.
+  const holder: OutageHolder = {};
+  setHandler(outageQuery, () => holder.outage);
+  const durably = durableSteps(ref, () => generation, holder);
+  const report = (step: string, status: Parameters<typeof reportNodeStatus>[1]) =>
+    durably(step, () => reportNodeStatus(ref, status));
   try {
-    const node = await readSymbolNode(ref);
-    const reportProvisioning = reportNodeStatus(ref, {
+    const node = await durably('reading the SymbolNode', () => readSymbolNode(ref));
+    const reportProvisioning = report('reporting the provisioning', {
       generation,
       conditions: [
         {
@@ -80,20 +93,22 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
       // at once. The certificates' part of the pod's config hash is added by applyNodeWorkloads.
       const [, withIdentity, configured] = await Promise.all([
         reportProvisioning,
-        ensureNodeIdentity(ref, node.spec),
-        ensureNodeConfiguration(ref, node.spec),
+        durably('creating the node identity', () => ensureNodeIdentity(ref, node.spec)),
+        durably('writing the node configuration', () => ensureNodeConfiguration(ref, node.spec)),
       ]);
       identity = withIdentity;
       configuration = configured;
-      await applyNodeWorkloads(ref, node.spec, configuration, identity);
+      await durably('applying the workloads', () => applyNodeWorkloads(ref, node.spec, configuration, identity));
     } else {
       await reportProvisioning;
-      identity = await ensureNodeIdentity(ref, node.spec);
-      configuration = await ensureNodeConfiguration(ref, node.spec, identity);
-      await applyNodeWorkloads(ref, node.spec, configuration);
+      identity = await durably('creating the node identity', () => ensureNodeIdentity(ref, node.spec));
+      configuration = await durably('writing the node configuration', () =>
+        ensureNodeConfiguration(ref, node.spec, identity),
+      );
+      await durably('applying the workloads', () => applyNodeWorkloads(ref, node.spec, configuration));
     }
     const provisioned = provisionedReport(patched('report-starting-peers') ? configuration : undefined);
-    await reportNodeStatus(ref, {
+    await report('reporting the applied objects', {
       generation,
       conditions: [
         provisioned.condition,
@@ -113,8 +128,9 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
       },
       ...(provisioned.event ? { event: provisioned.event } : {}),
     });
-    await waitForNodeReady(ref);
-    await reportNodeStatus(ref, {
+    // A pod that never becomes Ready is the answer after 30 min, not an outage.
+    await durably('waiting for the node pod', () => waitForNodeReady(ref), { retryTimeouts: false });
+    await report('reporting the node Ready', {
       generation,
       conditions: [
         { type: 'Ready', status: 'True', reason: 'NodeReady', message: 'the node pod is Ready' },
@@ -132,7 +148,7 @@ export async function provisionNode({ ref, generation }: ProvisionNodeInput): Pr
   } catch (error) {
     const { type, reason, message } = failureOf(error, 'ProvisioningFailed');
     if (type === 'NodeGone') return { outcome: 'Gone', reason, message };
-    await reportNodeStatus(ref, {
+    await report('reporting the failure', {
       generation,
       conditions: [
         { type: 'Ready', status: 'False', reason, message },

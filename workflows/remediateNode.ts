@@ -1,6 +1,7 @@
-import { patched, proxyActivities, proxyLocalActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { NodeActivities } from '../activities/index.js';
-import type { NodeRef } from '../activities/types.js';
+import type { NodeRef, StatusReport } from '../activities/types.js';
+import { durableSteps, outageQuery, type OutageHolder } from './durableStep.js';
 import { failureOf, kubernetesRetry, kubernetesStepOptions, waitForNodeReadyOptions } from './kubernetesSteps.js';
 import { backoffDelayMs, type RemediationPolicy, type ReportedProblem } from './remediation/policy.js';
 
@@ -51,6 +52,15 @@ export type RemediationOutcome =
 export async function remediateNode(input: RemediateNodeInput): Promise<RemediationOutcome> {
   const { ref, generation, run, pod, problem, policy, recordProblem } = input;
   const jobs: string[] = [];
+  // An outage of the API server is waited out step by step: a node stopped for recovery is always started again.
+  const holder: OutageHolder = {};
+  setHandler(outageQuery, () => holder.outage);
+  const durably = durableSteps(ref, () => generation, holder);
+  const report = (step: string, status: StatusReport) => durably(step, () => reportNodeStatus(ref, status));
+  // Names this run's Jobs: a Job of an earlier run, or of a history that was reset, is never taken for its own.
+  const owner = patched('recovery-job-owner')
+    ? { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId }
+    : undefined;
   try {
     const problemConditions = recordProblem
       ? ([
@@ -64,7 +74,7 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
       message: `pod ${pod}: ${problem.message}`,
     } as const;
     const reportStart = () =>
-      reportNodeStatus(ref, {
+      report('reporting the remediation', {
         generation,
         conditions: [
           ...problemConditions,
@@ -82,12 +92,13 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
       reason: 'Paused',
       message: 'spec.paused is set: the operator leaves the node alone',
     } as const;
+    const readNode = () => durably('reading the SymbolNode', () => readSymbolNode(ref));
     let node: Awaited<ReturnType<typeof readSymbolNode>>;
     if (patched('remediation-reports-while-reading')) {
       // The problem reaches the status as soon as possible; a paused node (rare) is told apart afterwards.
-      [node] = await Promise.all([readSymbolNode(ref), reportStart()]);
+      [node] = await Promise.all([readNode(), reportStart()]);
       if (node.spec.paused) {
-        await reportNodeStatus(ref, {
+        await report('reporting the pause', {
           generation,
           conditions: [{ type: 'Progressing', status: 'False', reason: paused.reason, message: paused.message }],
           event: { type: 'Normal', reason: 'RemediationSkipped', message: paused.message },
@@ -95,21 +106,26 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
         return paused;
       }
     } else {
-      node = await readSymbolNode(ref);
+      node = await readNode();
       if (node.spec.paused) {
         if (recordProblem)
-          await reportNodeStatus(ref, { generation, conditions: [...problemConditions], event: problemEvent });
+          await report('recording the problem', {
+            generation,
+            conditions: [...problemConditions],
+            event: problemEvent,
+          });
         return paused;
       }
       await reportStart();
     }
-    await stopNode(ref);
+    await durably('stopping the node', () => stopNode(ref));
     let failure = '';
     for (let attempt = 1; attempt <= policy.recoveryJobAttempts; attempt++) {
       if (attempt > 1) await sleep(backoffDelayMs(policy, attempt - 1));
-      const job = await createRecoveryJob(ref, node.spec, { run, attempt, reason: problem.reason });
+      const options = { run, attempt, reason: problem.reason, ...(owner ? { owner } : {}) };
+      const job = await durably('creating the recovery Job', () => createRecoveryJob(ref, node.spec, options));
       jobs.push(job);
-      await reportNodeStatus(ref, {
+      await report('reporting the recovery Job', {
         generation,
         conditions: [],
         event: {
@@ -118,13 +134,13 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
           message: `Job ${job} runs catapult.recovery (attempt ${attempt})`,
         },
       });
-      const result = await waitForRecoveryJob(ref, job);
+      const result = await durably('waiting for the recovery Job', () => waitForRecoveryJob(ref, job));
       if (result.succeeded) {
         failure = '';
         break;
       }
       failure = result.message;
-      await reportNodeStatus(ref, {
+      await report('reporting a failed recovery', {
         generation,
         conditions: [],
         event: {
@@ -138,9 +154,9 @@ export async function remediateNode(input: RemediateNodeInput): Promise<Remediat
       const message = `catapult.recovery failed ${policy.recoveryJobAttempts} times; the node stays stopped. Last: ${failure}`;
       return { outcome: 'Failed', reason: 'RecoveryFailed', message, jobs };
     }
-    await startNode(ref);
-    await waitForNodeReady(ref);
-    await reportNodeStatus(ref, {
+    await durably('starting the node', () => startNode(ref));
+    await durably('waiting for the node pod', () => waitForNodeReady(ref), { retryTimeouts: false });
+    await report('reporting the recovery', {
       generation,
       conditions: [
         { type: 'Ready', status: 'True', reason: 'NodeReady', message: 'the node pod is Ready' },

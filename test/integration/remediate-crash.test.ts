@@ -7,6 +7,7 @@ import { watchUntil, withNamespace } from '../support/cluster.js';
 import { injectPodFault } from '../support/faults.js';
 import { withOperator } from '../support/operator.js';
 import { conditionOf, createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
+import { recoveryJobNameOf, recoveryJobPattern } from '../support/recoveryJobs.js';
 
 const nodePods = 'app.kubernetes.io/instance=zeta,app.kubernetes.io/component=node';
 
@@ -55,7 +56,7 @@ test('a crash loop with a stale lock is recorded, then repaired: node stopped, c
       assert.equal(conditionOf(degraded, 'Ready')?.status, 'False');
 
       const { job, statefulSet, pods } = await jobSeen;
-      assert.equal(job.metadata?.name, 'zeta-recovery-1-1');
+      assert.match(job.metadata?.name ?? '', recoveryJobPattern('zeta', 1, 1));
       assert.equal(statefulSet.spec?.replicas, 0, 'the node was scaled down before recovery');
       assert.deepEqual(
         pods.items.map((p) => p.metadata?.name),
@@ -94,11 +95,12 @@ test('a crash loop with a stale lock is recorded, then repaired: node stopped, c
 
       const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'zeta', uid: created.metadata!.uid! });
       const outcome = (await client.workflow.getHandle(`${lifecycleId}/remediate/1`).result()) as RemediationOutcome;
-      assert.deepEqual(outcome, { outcome: 'Recovered', jobs: ['zeta-recovery-1-1'] });
+      const jobName = await recoveryJobNameOf(client, `${lifecycleId}/remediate/1`);
+      assert.deepEqual(outcome, { outcome: 'Recovered', jobs: [jobName] });
       const jobs = await kube.batch.listNamespacedJob({ namespace });
       assert.deepEqual(
         jobs.items.map((j) => j.metadata?.name),
-        ['zeta-recovery-1-1'],
+        [jobName],
         'one recovery, not one per report',
       );
     });

@@ -11,6 +11,7 @@ import { watchUntil, withNamespace } from '../support/cluster.js';
 import { injectPodFault, podFaultAnnotations } from '../support/faults.js';
 import { withOperator } from '../support/operator.js';
 import { conditionOf, createSymbolNode, nodeEvents, saiPeerSpec } from '../support/symbolNodes.js';
+import { recoveryJobNameOf, recoveryJobPattern } from '../support/recoveryJobs.js';
 import { GROUP, PLURAL, VERSION, type SymbolNode } from '../../k8s/symbolNode.js';
 
 async function body(request: IncomingMessage): Promise<string> {
@@ -77,14 +78,15 @@ test('a recovery Job that keeps failing is retried, then the node is Degraded, o
             .filter((j) => j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True'))
             .map((j) => j.metadata?.name)
             .sort();
-          assert.deepEqual(failedJobs, ['theta-recovery-1-1', 'theta-recovery-1-2'], 'two attempts, both failed');
+          const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'theta', uid: created.metadata!.uid! });
+          const attempts = [1, 2].map((attempt) => recoveryJobNameOf(client, `${lifecycleId}/remediate/1`, attempt));
+          assert.deepEqual(failedJobs, (await Promise.all(attempts)).sort(), 'two attempts, both failed');
           const sts = await kube.apps.readNamespacedStatefulSet({ namespace, name: 'theta' });
           assert.equal(sts.spec?.replicas, 0, 'the node stays stopped: starting it without recovery would crash again');
 
           // No thrashing: nothing more happens by itself.
           await sleep(4000);
           assert.equal((await kube.batch.listNamespacedJob({ namespace })).items.length, 2, 'no further Jobs');
-          const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'theta', uid: created.metadata!.uid! });
           await assert.rejects(
             client.workflow.getHandle(`${lifecycleId}/remediate/2`).describe(),
             WorkflowNotFoundError,
@@ -102,7 +104,7 @@ test('a recovery Job that keeps failing is retried, then the node is Degraded, o
             kc,
             `/apis/batch/v1/namespaces/${namespace}/jobs`,
             {},
-            (job) => job.metadata?.name === 'theta-recovery-2-1',
+            (job) => recoveryJobPattern('theta', 2, 1).test(job.metadata?.name ?? ''),
             60_000,
           );
           const reasons = (await nodeEvents(kc, namespace, 'theta')).map((e) => e.reason);

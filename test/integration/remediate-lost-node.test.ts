@@ -9,6 +9,7 @@ import { injectPodFault, setNodeNotReady } from '../support/faults.js';
 import { withOperator } from '../support/operator.js';
 import { resultWhenStarted } from '../support/temporal.js';
 import { conditionOf, createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
+import { recoveryJobNameOf } from '../support/recoveryJobs.js';
 
 const taintKey = 'test.symbol.nodeoperator.io/pool';
 
@@ -48,12 +49,13 @@ test('a pod on a lost Kubernetes node is force-deleted after the grace period, r
 
         const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'iota', uid: created.metadata!.uid! });
         const outcome = await resultWhenStarted<RemediationOutcome>(client, `${lifecycleId}/remediate/1`, 90_000);
-        assert.deepEqual(outcome, { outcome: 'Recovered', jobs: ['iota-recovery-1-1'] });
+        const jobName = await recoveryJobNameOf(client, `${lifecycleId}/remediate/1`);
+        assert.deepEqual(outcome, { outcome: 'Recovered', jobs: [jobName] });
 
         const after = await kube.core.readNamespacedPod({ namespace, name: 'iota-0' });
         assert.notEqual(after.metadata?.uid, before.metadata?.uid, 'a replacement pod');
         assert.notEqual(after.spec?.nodeName, lostNode, 'not on the lost node');
-        const job = await kube.batch.readNamespacedJob({ namespace, name: 'iota-recovery-1-1' });
+        const job = await kube.batch.readNamespacedJob({ namespace, name: jobName });
         assert.deepEqual(
           job.spec?.template.spec?.nodeSelector,
           { pool: namespace },

@@ -8,6 +8,7 @@ import { injectPodFault } from '../support/faults.js';
 import { withOperator } from '../support/operator.js';
 import { conditionOf, createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
 import { resultWhenStarted } from '../support/temporal.js';
+import { recoveryJobNameOf } from '../support/recoveryJobs.js';
 
 const apiSpec = {
   ...saiPeerSpec,
@@ -52,7 +53,8 @@ test('MongoDB down under a running server on an API node: ordered recovery with 
 
       const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'kappa', uid: created.metadata!.uid! });
       const outcome = await resultWhenStarted<RemediationOutcome>(client, `${lifecycleId}/remediate/1`, 90_000);
-      assert.deepEqual(outcome, { outcome: 'Recovered', jobs: ['kappa-recovery-1-1'] });
+      const jobName = await recoveryJobNameOf(client, `${lifecycleId}/remediate/1`);
+      assert.deepEqual(outcome, { outcome: 'Recovered', jobs: [jobName] });
       const ready = await waitForCondition(kc, namespace, 'kappa', 'Ready', 'True');
       assert.equal(conditionOf(ready, 'Degraded')?.status, 'False');
       // The restarted pod starts MongoDB, the server and the broker in that order, then REST.

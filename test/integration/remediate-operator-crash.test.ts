@@ -10,6 +10,7 @@ import { watchUntil, withNamespace } from '../support/cluster.js';
 import { injectPodFault } from '../support/faults.js';
 import { spawnOperatorProcess, startOperator } from '../support/operator.js';
 import { createSymbolNode, nodeEvents, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
+import { recoveryJobNameOf } from '../support/recoveryJobs.js';
 
 test('an operator killed mid-remediation is replaced; its restarted watchers see the fault again, and the node is recovered once', async () => {
   await withNamespace('remcrash', async (namespace, kc) => {
@@ -36,7 +37,8 @@ test('an operator killed mid-remediation is replaced; its restarted watchers see
         const outcome = (await second.client.workflow
           .getHandle(`${lifecycleId}/remediate/1`)
           .result()) as RemediationOutcome;
-        assert.deepEqual(outcome, { outcome: 'Recovered', jobs: ['lambda-recovery-1-1'] });
+        const job = await recoveryJobNameOf(second.client, `${lifecycleId}/remediate/1`);
+        assert.deepEqual(outcome, { outcome: 'Recovered', jobs: [job] });
         await waitForCondition(kc, namespace, 'lambda', 'Ready', 'True');
         // Give the restarted watchers time to report everything they list.
         await sleep(3000);
@@ -47,7 +49,7 @@ test('an operator killed mid-remediation is replaced; its restarted watchers see
         const jobs = await second.kube.batch.listNamespacedJob({ namespace });
         assert.deepEqual(
           jobs.items.map((j) => j.metadata?.name),
-          ['lambda-recovery-1-1'],
+          [job],
         );
         const events = await nodeEvents(kc, namespace, 'lambda');
         const count = (reason: string) =>

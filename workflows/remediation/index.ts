@@ -6,3 +6,4 @@ export * from './summary.js';
 export * from './policy.js';
 export * from './failureRules.js';
 export { summariseTerminationMessage, MAX_LOG_DETAIL } from './terminationMessage.js';
+export * from './alerting.js';

@@ -8,6 +8,8 @@ export interface RemediationPolicy {
   /** First pause between recovery attempts and between remediations of the same node; doubles each time. */
   backoffMs: number;
   maxBackoffMs: number;
+  /** An alert's reason is repeated only after this long (default remediation/alerting.ts DEFAULT_REALERT_MS). */
+  realertMs?: number;
 }
 
 export const DEFAULT_REMEDIATION_POLICY: RemediationPolicy = {
