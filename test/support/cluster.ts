@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { loadKubeConfig, readIfExists } from '../../k8s/client.js';
 import { paths } from '../../stack/versions.js';
+import { recordNamespace } from './secretLedger.js';
 
 /** A client for the local stack's cluster; integration tests never talk to anything else. */
 export function testKubeConfig(): k8s.KubeConfig {
@@ -23,6 +24,8 @@ export async function withNamespace<T>(
   await core.createNamespace({
     body: { metadata: { name: namespace, labels: { 'symbol.nodeoperator.io/test': 'true' } } },
   });
+  // The final secret scan needs every key written here, and what the namespace held, before it is deleted.
+  const recorder = recordNamespace(kc, namespace);
   try {
     // Pods are rejected by ServiceAccount admission until the controller creates the default account.
     await watchUntil(
@@ -33,6 +36,7 @@ export async function withNamespace<T>(
     );
     return await body(namespace, kc);
   } finally {
+    await recorder.stop();
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   }
 }

@@ -11,6 +11,7 @@ import { renderLocalStackInstall } from '../../stack/image/localStackInstall.js'
 import { ensureOperatorImage } from '../../stack/image/operatorImage.js';
 import { importImage } from '../../stack/realNode.js';
 import { repoRoot } from './paths.js';
+import { saveOperatorPodLogs } from './secretLedger.js';
 
 export const OPERATOR_NAMESPACE = 'symbol-node-operator';
 const DEPLOYMENT = 'symbol-node-operator';
@@ -124,6 +125,10 @@ export async function installOperatorInCluster(
     image: image.reference,
     logs,
     uninstall: async () => {
+      // Its log goes with its pod: kept for the final secret scan (test/final/secret-scan.test.ts).
+      await saveOperatorPodLogs(kc, OPERATOR_NAMESPACE, 'app.kubernetes.io/name=symbol-node-operator').catch(
+        (error: unknown) => console.error(`could not save the in-cluster operator's log: ${String(error)}`),
+      );
       await kc
         .makeApiClient(k8s.AppsV1Api)
         .deleteNamespacedDeployment({ namespace: OPERATOR_NAMESPACE, name: DEPLOYMENT, gracePeriodSeconds: 5 })

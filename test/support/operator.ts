@@ -16,6 +16,7 @@ import { endpoints } from '../../stack/versions.js';
 import { testKubeConfig } from './cluster.js';
 import { repoRoot, saiPackageZip } from './paths.js';
 import { namespacedOperatorKubeConfig, type OperatorAccount } from './rbac.js';
+import { testLog } from './secretLedger.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export const testOperatorImage = 'registry.example.org/symbol-node-operator:test';
@@ -85,6 +86,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const connection = await NativeConnection.connect({ address: endpoints.temporalAddress });
   const clientConnection = await Connection.connect({ address: endpoints.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
+  // Kept for the final secret scan (test/final/secret-scan.test.ts), which searches every operator's log.
+  const operatorLog = testLog(`operator.${options.namespace}.${taskQueue}.log`);
   const operator = await startOperatorParts({
     kubeConfig: operatorKubeConfig,
     kube: makeKubeClients(operatorKubeConfig),
@@ -110,7 +113,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       remediation: { ...testRemediationPolicy, ...options.remediation },
       retryFailedAfterMs: 2000,
     },
-    log: () => undefined,
+    log: (line) => operatorLog.write(`${line}\n`),
   });
   let stopped = false;
   return {
@@ -125,6 +128,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await operator.stop();
       await connection.close();
       await clientConnection.close();
+      operatorLog.end();
     },
   };
 }
@@ -152,8 +156,16 @@ export async function spawnOperatorProcess(namespace: string, taskQueue: string)
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot,
     env: { ...process.env, SNO_TEST_NAMESPACE: namespace, SNO_TEST_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Its output goes to a file for the final secret scan too; stderr still reaches the test's own.
+  const output = testLog(`operator-process.${namespace}.${taskQueue}.${child.pid}.log`);
+  child.stdout.on('data', (chunk: Buffer) => output.write(chunk));
+  child.stderr.on('data', (chunk: Buffer) => {
+    output.write(chunk);
+    process.stderr.write(chunk);
+  });
+  child.once('close', () => output.end());
   const exited = once(child, 'exit');
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
