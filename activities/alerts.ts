@@ -26,7 +26,7 @@ export interface AlertRequest {
 export type AlertOutcome = WebhookResult | { status: 'disabled' } | { status: 'misconfigured'; error: string };
 
 export class WebhookAlerts {
-  /** One notifier per URL: its dedupe and rate-limit state must outlive a single alert. */
+  /** One notifier per URL: its rate limit and idempotency guard must outlive a single alert. */
   private readonly notifiers = new Map<string, WebhookNotifier>();
 
   constructor(
@@ -59,6 +59,7 @@ export class WebhookAlerts {
       reason: request.reason,
       message: request.message,
       at: new Date(),
+      ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
     });
   }
 }

@@ -21,10 +21,16 @@ export type AlertSeverity = 'warning' | 'critical';
 export interface Alert {
   node: AlertNode;
   severity: AlertSeverity;
-  /** CamelCase, e.g. a {@link PodProblem} reason. Together with the node it is the dedupe key. */
+  /** CamelCase, e.g. a {@link PodProblem} reason. */
   reason: string;
   message: string;
   at: Date;
+  /**
+   * Set by the node's lifecycle, which decides whether to alert at all (it dedupes by reason in its own state, so
+   * restarts and replicas do not repeat an alert): the same on every retry of one alert's delivery, so the
+   * receiver (and this process) can drop a repeated delivery. Sent as the `Idempotency-Key` header and in the body.
+   */
+  idempotencyKey?: string;
 }
 
 export interface Notifier {
@@ -53,8 +59,6 @@ export interface WebhookNotifierOptions {
   url: string;
   /** Injectable for tests; default the global fetch. */
   fetch?: FetchLike;
-  /** An alert with the same node and reason inside this window is dropped as a duplicate. Default 15 min. */
-  minIntervalMs?: number;
   /** Global limit over all nodes, sliding 60 s window. Alerts over it are counted and summarised. Default 20. */
   maxPerMinute?: number;
   /** Per attempt. Default 5 s. */
@@ -63,7 +67,7 @@ export interface WebhookNotifierOptions {
   maxAttempts?: number;
   /** First retry delay, doubled per attempt, capped at 30 s. Default 1 s. */
   backoffMs?: number;
-  /** Clock for dedupe and rate limiting; default Date.now. */
+  /** Clock for rate limiting; default Date.now. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   log?: (line: string) => void;
@@ -102,6 +106,8 @@ export interface WebhookBody {
   at: string;
   /** Alerts dropped by the rate limit since the previous sent alert. */
   suppressed: number;
+  /** The alert's idempotency key ({@link Alert.idempotencyKey}), when it has one. */
+  idempotencyKey?: string;
 }
 
 const DISCORD_CONTENT_MAX = 2000;
@@ -136,6 +142,7 @@ export function webhookBody(alert: Alert, suppressed = 0, suppressedExamples: re
     message: alert.message,
     at: alert.at.toISOString(),
     suppressed,
+    ...(alert.idempotencyKey ? { idempotencyKey: alert.idempotencyKey } : {}),
   };
 }
 
@@ -143,7 +150,6 @@ export class WebhookNotifier implements Notifier {
   private readonly url: string;
   private readonly host: string;
   private readonly fetchFn: FetchLike;
-  private readonly minIntervalMs: number;
   private readonly maxPerMinute: number;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
@@ -151,8 +157,8 @@ export class WebhookNotifier implements Notifier {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly log: (line: string) => void;
-  /** Last accepted time per node+reason. */
-  private readonly lastByKey = new Map<string, number>();
+  /** Idempotency keys delivered or being delivered, oldest first: a retried activity does not post twice. */
+  private readonly deliveredKeys = new Set<string>();
   /** Times of alerts let through in the last minute. */
   private sentTimes: number[] = [];
   private suppressed = 0;
@@ -167,7 +173,6 @@ export class WebhookNotifier implements Notifier {
     this.url = options.url;
     this.host = host;
     this.fetchFn = options.fetch ?? ((url, init) => fetch(url, init));
-    this.minIntervalMs = options.minIntervalMs ?? 15 * 60_000;
     this.maxPerMinute = options.maxPerMinute ?? 20;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
@@ -189,16 +194,14 @@ export class WebhookNotifier implements Notifier {
   async send(alert: Alert): Promise<WebhookResult> {
     // All bookkeeping happens before the first await, so concurrent calls see each other.
     const now = this.now();
-    const key = `${alert.node.namespace}/${alert.node.name}/${alert.reason}`;
-    const last = this.lastByKey.get(key);
-    if (last !== undefined && now - last < this.minIntervalMs) {
+    const key = alert.idempotencyKey;
+    if (key !== undefined && this.deliveredKeys.has(key)) {
       this.counters.duplicates++;
       return { status: 'duplicate' };
     }
     this.sentTimes = this.sentTimes.filter((t) => now - t < 60_000);
     // Rate-limited alerts hold the key too: they are reported in the next summary, not re-sent one by one.
-    this.lastByKey.set(key, now);
-    this.prune(now);
+    if (key !== undefined) this.remember(key);
     if (this.sentTimes.length >= this.maxPerMinute) {
       this.counters.rateLimited++;
       this.suppressed++;
@@ -221,7 +224,7 @@ export class WebhookNotifier implements Notifier {
     }
     // Not delivered: a repeat may try again, and the suppressed count goes into the next alert.
     this.counters.failed++;
-    if (this.lastByKey.get(key) === now) this.lastByKey.delete(key);
+    if (key !== undefined) this.deliveredKeys.delete(key);
     this.suppressed += suppressed;
     this.suppressedExamples = [...examples, ...this.suppressedExamples].slice(0, SUPPRESSED_EXAMPLES);
     this.log(
@@ -230,9 +233,10 @@ export class WebhookNotifier implements Notifier {
     return result;
   }
 
-  private prune(now: number): void {
-    if (this.lastByKey.size < 1000) return;
-    for (const [k, t] of this.lastByKey) if (now - t >= this.minIntervalMs) this.lastByKey.delete(k);
+  private remember(key: string): void {
+    this.deliveredKeys.add(key);
+    // Retries of one activity come within minutes: the newest thousand keys are plenty.
+    if (this.deliveredKeys.size > 1000) this.deliveredKeys.delete(this.deliveredKeys.values().next().value!);
   }
 
   private async deliver(
@@ -247,7 +251,10 @@ export class WebhookNotifier implements Notifier {
       try {
         const response = await this.fetchFn(this.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: {
+            'content-type': 'application/json',
+            ...(body.idempotencyKey ? { 'idempotency-key': body.idempotencyKey } : {}),
+          },
           body: payload,
           signal: AbortSignal.timeout(this.timeoutMs),
           redirect: 'error',

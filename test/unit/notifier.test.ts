@@ -133,19 +133,22 @@ void describe('WebhookNotifier', () => {
     }
   });
 
-  void it('drops a duplicate (same node and reason) inside the window, sends it again after', async () => {
+  void it('sends every alert the lifecycle decided on; drops only a repeated delivery of one idempotency key', async () => {
     const rx = await receiver();
-    const c = clock();
     try {
-      const notifier = new WebhookNotifier({ url: rx.url, minIntervalMs: 60_000, now: c.now });
+      const notifier = new WebhookNotifier({ url: rx.url });
+      const key = 'symbolnode/symbol/node-a/uid/alert/1';
+      assert.equal((await notifier.send(alert({ idempotencyKey: key }))).status, 'sent');
+      assert.deepEqual(await notifier.send(alert({ idempotencyKey: key })), { status: 'duplicate' }, 'a retry');
+      const next = 'symbolnode/symbol/node-a/uid/alert/2';
+      assert.equal((await notifier.send(alert({ idempotencyKey: next }))).status, 'sent', 'the next alert');
+      assert.equal((await notifier.send(alert())).status, 'sent', 'no key: no dedupe here, the lifecycle decides');
       assert.equal((await notifier.send(alert())).status, 'sent');
-      c.advance(30_000);
-      assert.deepEqual(await notifier.send(alert({ message: 'a different message' })), { status: 'duplicate' });
-      assert.equal((await notifier.send(alert({ reason: 'OOMKilled' }))).status, 'sent', 'other reason');
-      assert.equal((await notifier.send(alert({ node: { namespace: 'symbol', name: 'node-b' } }))).status, 'sent');
-      c.advance(30_000);
-      assert.equal((await notifier.send(alert())).status, 'sent', 'window over');
       assert.equal(rx.requests.length, 4);
+      assert.equal(rx.requests[0]?.headers['idempotency-key'], key);
+      assert.equal(rx.requests[0]?.body.idempotencyKey, key);
+      assert.equal(rx.requests[1]?.headers['idempotency-key'], next);
+      assert.equal(rx.requests[2]?.headers['idempotency-key'], undefined);
       assert.equal(notifier.stats().duplicates, 1);
     } finally {
       await rx.close();
