@@ -109,7 +109,7 @@ function nodeActivities({ kube, watches, alerts, config }: ActivityDependencies)
       return waitForNodeReadyFor(watches.statefulSets, ref);
     },
     async stopNode(ref: NodeRef): Promise<StopNodeResult> {
-      return stopNodeFor(kube, ref);
+      return stopNodeFor(kube, watches.pods, ref);
     },
     async startNode(ref: NodeRef): Promise<void> {
       return startNodeFor(kube, ref);

@@ -5,18 +5,15 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isConflict, readIfExists, type KubeClients } from '../k8s/client.js';
 import { buildRecoveryJob, objectNames, recoveryJobOwner, type RecoveryJobOptions } from '../k8s/objects/index.js';
-import { LABEL_COMPONENT, LABEL_INSTANCE, type ParsedSymbolNode } from '../k8s/symbolNode.js';
-import { deletePodIfUnchanged } from './apply.js';
-import { recordNodeEvent } from './events.js';
+import type { ParsedSymbolNode } from '../k8s/symbolNode.js';
 import type { SharedWatch } from './sharedWatch.js';
 import type { NodeRef } from './types.js';
+import { waitForNodePodsGoneFor } from './workloads.js';
 
 /** The remediation's own field manager: provisioning's server-side apply owns `replicas: 1` and takes it back. */
 const REMEDIATION_FIELD_MANAGER = 'symbol-node-operator-remediation';
-const POLL_MS = 500;
 const HEARTBEAT_MS = 5000;
 
 export interface StopNodeResult {
@@ -31,10 +28,6 @@ export interface RecoveryJobResult {
   message: string;
 }
 
-function nodePodSelector(name: string): string {
-  return `${LABEL_INSTANCE}=${name},${LABEL_COMPONENT}=node`;
-}
-
 async function scaleNode(kube: KubeClients, ref: NodeRef, replicas: 0 | 1): Promise<void> {
   await kube.apps.patchNamespacedStatefulSet(
     {
@@ -47,43 +40,17 @@ async function scaleNode(kube: KubeClients, ref: NodeRef, replicas: 0 | 1): Prom
   );
 }
 
-function isKubernetesNodeReady(node: k8s.V1Node | undefined): boolean {
-  return (node?.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
 /**
- * Scales the node's StatefulSet to zero and waits until its pod is gone, so nothing else has the volume.
- * A pod that stays Terminating because its Kubernetes node is NotReady (no kubelet left to confirm the stop)
- * is force-deleted: its containers are not running anywhere the cluster can reach, which is the documented
- * condition for a forced StatefulSet pod deletion. Heartbeats while it waits.
+ * Scales the node's StatefulSet to zero and waits, on the worker's pod cache, until its pod is gone, so nothing
+ * else has the volume (a pod stuck Terminating on a NotReady Kubernetes node is force-deleted: workloads.ts).
  */
-export async function stopNodeFor(kube: KubeClients, ref: NodeRef): Promise<StopNodeResult> {
-  const context = Context.current();
+export async function stopNodeFor(
+  kube: KubeClients,
+  pods: SharedWatch<k8s.V1Pod>,
+  ref: NodeRef,
+): Promise<StopNodeResult> {
   await scaleNode(kube, ref, 0);
-  const forceDeleted: string[] = [];
-  for (;;) {
-    const pods = await kube.core.listNamespacedPod({
-      namespace: ref.namespace,
-      labelSelector: nodePodSelector(ref.name),
-    });
-    if (pods.items.length === 0) return { forceDeleted };
-    for (const pod of pods.items) {
-      const podName = pod.metadata?.name ?? '';
-      const nodeName = pod.spec?.nodeName;
-      if (!pod.metadata?.deletionTimestamp || !nodeName) continue;
-      const host = await readIfExists(() => kube.core.readNode({ name: nodeName }));
-      if (isKubernetesNodeReady(host)) continue;
-      await deletePodIfUnchanged(kube, { namespace: ref.namespace, name: podName, uid: pod.metadata.uid }, 0);
-      forceDeleted.push(podName);
-      await recordNodeEvent(kube, ref, {
-        type: 'Warning',
-        reason: 'PodForceDeleted',
-        message: `pod ${podName} was stuck Terminating on Kubernetes node ${nodeName}, which is not Ready; force-deleted it`,
-      });
-    }
-    context.heartbeat(`waiting for ${pods.items.map((p) => p.metadata?.name).join(', ')} to stop`);
-    await Promise.race([sleep(POLL_MS), context.cancelled]);
-  }
+  return { forceDeleted: await waitForNodePodsGoneFor(kube, pods, ref) };
 }
 
 export async function startNodeFor(kube: KubeClients, ref: NodeRef): Promise<void> {

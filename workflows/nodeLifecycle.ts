@@ -148,8 +148,16 @@ export async function nodeLifecycle(input: NodeLifecycleInput): Promise<NodeLife
         const report = pendingHealth;
         pendingHealth = undefined;
         // A healthy pod is provisioning's own business, unless it ends a problem recorded meanwhile.
-        if (report.problem || state.podHealth?.problem) await recordPodHealth(steps, report, generation);
-        else state.podHealth = report;
+        if (!report.problem && !state.podHealth?.problem) state.podHealth = report;
+        else {
+          try {
+            await recordPodHealth(steps, report, generation);
+          } catch (error) {
+            // A refused write (an outage is waited out) must not leave the provisioning child running unwatched:
+            // provisioning goes on, and the watcher's resync sends the report again.
+            if (!patched('lifecycle-never-throws')) throw error;
+          }
+        }
       }
       await done;
     }
