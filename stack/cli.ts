@@ -1,10 +1,12 @@
 import { ensureBinaries, StackBuildError } from './build.js';
 import { ensureCatapultImage } from './catapult/image.js';
+import { killTemporal, startKubeApiserver, startTemporalAgain, stopKubeApiserver } from './faults.js';
 import { ensurePauseImage } from './images/pauseImage.js';
 import { realNodeSkipReason } from './realNode.js';
 import { stackComponents, stackDown, stackStatus, stackUp } from './stack.js';
 
-const usage = 'usage: npm run stack -- up|down|status|build';
+const usage =
+  'usage: npm run stack -- up|down|status|build|stop-apiserver|start-apiserver|kill-temporal|start-temporal';
 
 async function main(command: string | undefined): Promise<void> {
   switch (command) {
@@ -43,6 +45,24 @@ async function main(command: string | undefined): Promise<void> {
       console.log(`real node: ${status.realNode}`);
       return;
     }
+    // Faults by hand (the tests in test/disruptive use the same helpers): see stack/faults.ts.
+    case 'stop-apiserver':
+      await stopKubeApiserver();
+      console.log('kube-apiserver killed; `npm run stack -- start-apiserver` (or `up`) starts it again');
+      return;
+    case 'start-apiserver':
+      console.log((await startKubeApiserver()) ? 'kube-apiserver is ready again' : 'kube-apiserver was not stopped');
+      return;
+    case 'kill-temporal':
+      await killTemporal();
+      console.log(
+        'Temporal dev server killed; `npm run stack -- start-temporal` (or `up`) starts it on the same database',
+      );
+      return;
+    case 'start-temporal':
+      await startTemporalAgain();
+      console.log('Temporal dev server is ready again');
+      return;
     default:
       throw new Error(usage);
   }

@@ -5,6 +5,7 @@ import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promi
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startKubeApiserver } from './faults.js';
 import { stopProcess, waitFor } from './processes.js';
 import { binaries, endpoints, paths, stackSourceDir, versions } from './versions.js';
 
@@ -210,6 +211,8 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 export async function startCluster(): Promise<'started' | 'running'> {
+  // A fault test stopped kube-apiserver alone and never started it (it was interrupted): only it is missing.
+  await startKubeApiserver();
   if (await apiserverIsReady()) return 'running';
   if (!(await portIsFree(endpoints.kubeApiserverPort))) {
     throw new Error(

@@ -11,11 +11,12 @@ export async function startDetached(
   logFile: string,
   pidFile: string,
   env?: NodeJS.ProcessEnv,
+  cwd?: string,
 ): Promise<number> {
   await mkdir(dirname(logFile), { recursive: true });
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env, cwd });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
     child.unref();
     await writeFile(pidFile, String(child.pid));
