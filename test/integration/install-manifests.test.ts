@@ -34,7 +34,15 @@ function envOf(container: k8s.V1Container): Record<string, string> {
   return Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? '']));
 }
 
-const namespacedKinds = new Set(['ServiceAccount', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding']);
+const namespacedKinds = new Set([
+  'ServiceAccount',
+  'Deployment',
+  'PodDisruptionBudget',
+  'Role',
+  'RoleBinding',
+  'Service',
+  'ConfigMap',
+]);
 
 /** The properties every variant keeps: the Deployment's probes, resources, security, and the SA it binds. */
 function assertOperatorWorkload(objects: Rendered, replicas: number): void {
@@ -75,6 +83,22 @@ function assertOperatorWorkload(objects: Rendered, replicas: number): void {
     ['/readyz', 'health'],
   );
   assert.equal(container.startupProbe?.httpGet?.path, '/healthz');
+  // Prometheus finds /metrics on the health port (both the annotation and the Service follow the setting).
+  const scrape = deployment.spec.template.metadata?.annotations ?? {};
+  assert.deepEqual(
+    [scrape['prometheus.io/scrape'], scrape['prometheus.io/port'], scrape['prometheus.io/path']],
+    ['true', String(config.healthPort), '/metrics'],
+  );
+  const metricsService = one<k8s.V1Service>(objects, 'Service', 'symbol-node-operator-metrics');
+  assert.equal(metricsService.spec?.ports?.find((p) => p.name === 'metrics')?.targetPort, 'health');
+  const dashboard = one<k8s.V1ConfigMap>(objects, 'ConfigMap', 'symbol-node-operator-grafana-dashboard');
+  assert.equal(dashboard.metadata?.labels?.grafana_dashboard, '1');
+  const panels = (JSON.parse(dashboard.data!['symbol-node-operator.json']!) as { panels: { title: string }[] }).panels;
+  for (const title of ['Nodes by phase', 'Remediations by reason', 'Alerts sent by reason', 'Chain height by node'])
+    assert.ok(
+      panels.some((panel) => panel.title === title),
+      `dashboard panel ${title}`,
+    );
   assert.equal(config.installCrds, false, 'the installer applies the CRD, not the operator');
   assert.equal(env.SNO_OPERATOR_IMAGE, container.image, 'seed-init runs from the operator image');
 
