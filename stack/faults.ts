@@ -115,6 +115,11 @@ async function apiserverReady(): Promise<boolean> {
  */
 export async function startKubeApiserver(): Promise<boolean> {
   if (!existsSync(imagesFile())) return false;
+  if ((await readPid(join(pidsDir(), 'etcd.pid'))) === undefined) {
+    // The whole cluster went down since (a reboot): kwokctl starts it as a whole, not this.
+    await rm(imagesFile(), { force: true });
+    return false;
+  }
   const images = JSON.parse(await readFile(imagesFile(), 'utf8')) as ProcessImage[];
   const apiserver = images.find((image) => image.pidFile === apiserverPidFile());
   if (apiserver && (await readPid(apiserver.pidFile)) === undefined) {
