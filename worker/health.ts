@@ -1,7 +1,8 @@
 /**
  * `/healthz` and `/readyz` for the Deployment's probes. Liveness answers as long as the event loop turns and the
  * worker has not failed (a blocked loop cannot answer, so the probe times out); readiness waits until the Temporal
- * worker polls and the watchers have listed what they watch.
+ * worker polls and every informer of the Kubernetes cache has listed and is watching (one restarting after an error
+ * makes the operator not ready, and the answer names it, its restarts and its last error).
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -60,6 +60,8 @@ export interface StartedOperator {
   health(): HealthState;
   /** Each started informer's health: synced, restarts, last error. */
   informers(): InformerHealth[];
+  /** The Kubernetes cache the watchers and activities share. */
+  cache: KubernetesCache;
   /** SymbolNodes by status.phase, from the cache (for the nodesByPhase gauge). */
   nodesByPhase(): Record<string, number>;
 }
@@ -149,6 +151,7 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
       return { live, ready, detail: `worker ${state}${failed ? ` (${failed})` : ''}, ${describeInformers(informers)}` };
     },
     informers: () => cache.stats(),
+    cache,
     nodesByPhase,
     stop: () =>
       (stopping ??= (async () => {
