@@ -21,6 +21,7 @@ import { testOperatorImage } from '../support/operator.js';
 import { repoRoot, saiPackageZip } from '../support/paths.js';
 import { closedPort } from '../support/ports.js';
 import { namespacedOperatorKubeConfig } from '../support/rbac.js';
+import { testLog } from '../support/secretLedger.js';
 import { createSymbolNode, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
 
 const dashboardFile = join(repoRoot, 'k8s/manifests/install/monitoring/grafana-dashboard.json');
@@ -80,8 +81,16 @@ test('the operator serves its metrics and the Temporal SDK metrics on /metrics, 
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Kept for the final secret scan too, like every test operator's log.
+    const output = testLog(`operator-main.${namespace}.${child.pid}.log`);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      output.write(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      output.write(chunk);
+    });
     const exited = once(child, 'exit');
     const get = async (path: string): Promise<{ status: number; text: string } | undefined> => {
       const response = await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined);
@@ -182,6 +191,7 @@ test('the operator serves its metrics and the Temporal SDK metrics on /metrics, 
         child.kill('SIGKILL');
         await exited;
       }
+      output.end();
       await rm(dir, { recursive: true, force: true });
     }
   });
