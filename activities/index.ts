@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { describeApiError, type KubeClients } from '../k8s/client.js';
 import { classifyKubernetesError, describeTransientError, isKubernetesError } from '../k8s/errors.js';
 import type { RecoveryJobOptions } from '../k8s/objects/recoveryJob.js';
@@ -42,6 +42,16 @@ export interface ActivityDependencies {
  * error carries the whole HTTP exchange: history, status and Events get one line instead, never a body.
  * Failures the activities typed themselves pass unchanged.
  */
+const TRANSIENT_ATTEMPTS = 3;
+
+function attemptNow(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1; // called outside an activity (tools, tests)
+  }
+}
+
 function withClassifiedErrors<A extends unknown[], R>(
   activity: (...args: A) => Promise<R>,
 ): (...args: A) => Promise<R> {
@@ -56,6 +66,9 @@ function withClassifiedErrors<A extends unknown[], R>(
           type: 'KubernetesUnavailable',
           message: describeTransientError(error),
           details: ['KubernetesUnavailable'],
+          // A blip is retried here; a longer outage goes to the workflow, which waits it out without limit and
+          // writes what happened on the SymbolNode once the API answers (workflows/durableStep.ts).
+          nonRetryable: attemptNow() >= TRANSIENT_ATTEMPTS,
         });
       }
       const reason = error instanceof k8s.ApiException ? `KubernetesApi${error.code}` : 'KubernetesApiError';
@@ -114,11 +127,7 @@ function nodeActivities({ kube, watches, alerts, config }: ActivityDependencies)
     async startNode(ref: NodeRef): Promise<void> {
       return startNodeFor(kube, ref);
     },
-    async createRecoveryJob(
-      ref: NodeRef,
-      spec: SymbolNodeSpec,
-      job: RecoveryJobOptions,
-    ): Promise<string> {
+    async createRecoveryJob(ref: NodeRef, spec: SymbolNodeSpec, job: RecoveryJobOptions): Promise<string> {
       return createRecoveryJobFor(kube, parsed(ref, spec), job);
     },
     async waitForRecoveryJob(ref: NodeRef, job: string): Promise<RecoveryJobResult> {

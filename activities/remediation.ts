@@ -118,7 +118,7 @@ export async function waitForRecoveryJobFor(
   // The watch may not have seen the Job the step before created: only a deletion it saw, or a read, says it is gone.
   let seen = false;
   for (;;) {
-    const ended = await Promise.race([
+    let ended = await Promise.race([
       jobs.waitFor(
         namespace,
         name,
@@ -133,8 +133,15 @@ export async function waitForRecoveryJobFor(
     ]);
     if (ended === 'deleted') return deleted;
     if (ended === 'succeeded') return { job: name, succeeded: true, message: `Job ${name} succeeded` };
-    if (!seen && !(await readIfExists(() => kube.batch.readNamespacedJob({ namespace, name })))) return deleted;
-    const job = jobs.get(namespace, name);
+    // The watch is down (an API outage, a restart in progress): the API itself answers, or its failure is the
+    // outage the workflow waits out and reports.
+    const watchDown = ended === undefined && !jobs.health().healthy;
+    const read =
+      !seen || watchDown ? await readIfExists(() => kube.batch.readNamespacedJob({ namespace, name })) : null;
+    if (read === undefined) return deleted;
+    if (read && jobCondition(read, 'Complete')) return { job: name, succeeded: true, message: `Job ${name} succeeded` };
+    const job = read && jobCondition(read, 'Failed') ? read : jobs.get(namespace, name);
+    if (read && jobCondition(read, 'Failed')) ended = 'failed';
     if (ended === 'failed' && job) {
       const failed = jobCondition(job, 'Failed');
       const exit = await recoveryExit(kube, namespace, name);
