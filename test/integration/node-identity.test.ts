@@ -1,6 +1,9 @@
+import * as k8s from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { secretValue } from '../../activities/apply.js';
+import { harvestingKeysFor, storeHarvestingSecret } from '../../activities/harvestingKeys.js';
 import { ensureNodeIdentityFor } from '../../activities/nodeIdentity.js';
 import { asParsedNode, KnownNodes, readSymbolNodeFrom } from '../../activities/symbolNodes.js';
 import { makeKubeClients } from '../../k8s/client.js';
@@ -10,8 +13,10 @@ import type { ParsedSymbolNode } from '../../k8s/symbolNode.js';
 import {
   certificateDirectoryFiles,
   createCertificateSet,
+  harvestingKeysFromProperties,
   PrivateKeySecret,
   verifyCatapultChain,
+  type HarvestingKeys,
 } from '../../symbol/index.js';
 import { withNamespace } from '../support/cluster.js';
 import { createSymbolNode, saiPeerSpec } from '../support/symbolNodes.js';
@@ -70,5 +75,55 @@ test('identity Secrets left by an interrupted first run are completed: certifica
     const completed = await ensureNodeIdentityFor(kube, keyOnly);
     assert.equal(completed.mainPublicKey, mainKey.publicKey, 'the stored main key is kept');
     await chainHolds('key-only', mainKey.publicKey, completed.nodePublicKey);
+  });
+});
+
+test('harvesting keys: of two runs creating the Secret at once the first wins and the other is retried; a Secret changed since its keys were read is not written', async () => {
+  await withNamespace('harvest-race', async (namespace, kc) => {
+    const kube = makeKubeClients(kc);
+    await installCustomResourceDefinitions(kube);
+    const created = await createSymbolNode(kc, namespace, 'racer', { ...saiPeerSpec, harvester: true });
+    const ref = { namespace, name: 'racer', uid: created.metadata!.uid! };
+    const node = asParsedNode(ref, (await readSymbolNodeFrom(kube, new KnownNodes(), ref)).spec);
+    const properties = (keys: HarvestingKeys) =>
+      `[harvesting]\nharvesterSigningPrivateKey = ${keys.signingKey.revealHex()}\n` +
+      `harvesterVrfPrivateKey = ${keys.vrfKey.revealHex()}\n`;
+    const stored = async () =>
+      harvestingKeysFromProperties(
+        secretValue(
+          await kube.core.readNamespacedSecret({ namespace, name: 'racer-harvesting' }),
+          'config-harvesting.properties',
+        )!,
+      );
+
+    // Both runs found no Secret and made their own keys.
+    const [first, second] = await Promise.all([harvestingKeysFor(kube, node), harvestingKeysFor(kube, node)]);
+    assert.equal(first.stored, undefined);
+    await storeHarvestingSecret(kube, node, first, properties(first));
+    await assert.rejects(storeHarvestingSecret(kube, node, second, properties(second)), (error: unknown) => {
+      assert.ok(error instanceof ApplicationFailure);
+      assert.equal(error.type, 'HarvestingSecretRace');
+      assert.equal(error.nonRetryable, false);
+      return true;
+    });
+    assert.ok((await stored()).signingKey.equals(first.signingKey), "the first run's keys are kept");
+
+    // The retried run reads them; meanwhile someone changes the Secret: its write is refused (409), not applied.
+    const retried = await harvestingKeysFor(kube, node);
+    assert.ok(retried.vrfKey.equals(first.vrfKey));
+    const other = { signingKey: PrivateKeySecret.generate(), vrfKey: PrivateKeySecret.generate() };
+    await kube.core.patchNamespacedSecret(
+      {
+        namespace,
+        name: 'racer-harvesting',
+        body: { stringData: { 'config-harvesting.properties': properties(other) } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await assert.rejects(
+      storeHarvestingSecret(kube, node, retried, `${properties(retried)}maxUnlockedAccounts = 5\n`),
+      (error: unknown) => error instanceof k8s.ApiException && error.code === 409,
+    );
+    assert.ok((await stored()).signingKey.equals(other.signingKey), 'the newer Secret stays');
   });
 });
