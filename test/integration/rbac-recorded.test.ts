@@ -37,7 +37,8 @@ import { conditionOf, createSymbolNode, saiPeerSpec } from '../support/symbolNod
 const notExercised: Record<string, string> = {
   [`update ${GROUP}/${PLURAL}/finalizers`]:
     'blockOwnerDeletion is authorized by the OwnerReferencesPermissionEnforcement admission plugin (off on the local stack): never a request of its own',
-  'get batch/jobs': 'waitForRecoveryJobFor reads a Job only when its watch has not shown it within 5 s',
+  'get batch/jobs':
+    'waitForRecoveryJobFor reads a Job only when its watch has not shown it within 5 s or is down, createRecoveryJobFor on a 409 (whose Job is it?)',
   'get /nodes':
     "stopNodeFor reads a pod's Kubernetes node only when that pod is still Terminating at a poll (remediate-lost-node.test.ts)",
   'get /events': 'recordNodeEvent reads an Event only when the same one (node, reason, message) is recorded again',
