@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { simulatedNode } from '../../stack/cluster.js';
+import { readIfExists } from '../../k8s/client.js';
 import { GROUP, PLURAL, VERSION, type SymbolNode } from '../../k8s/symbolNode.js';
 import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
 import type { ProvisionOutcome } from '../../workflows/provisionNode.js';
@@ -55,6 +56,7 @@ export interface NodeAfterFault {
   seen: SymbolNode[];
   /** Seconds from the end of the fault to the workflow's result. */
   secondsAfterFault: number;
+  /** Of the node's StatefulSet; undefined when there is none. */
   replicas: number | undefined;
   /** uid and data of the node's Secrets when the fault began, and at the end. */
   secretsAtFault: Record<string, SecretImage>;
@@ -184,14 +186,14 @@ async function scenario(
           })) as SymbolNode;
           const mine = (secrets: Record<string, SecretImage>) =>
             Object.fromEntries(Object.entries(secrets).filter(([secret]) => secret.startsWith(`${name}-`)));
-          const statefulSet = await kube.apps.readNamespacedStatefulSet({ namespace, name });
+          const statefulSet = await readIfExists(() => kube.apps.readNamespacedStatefulSet({ namespace, name }));
           return {
             lifecycleId: id,
             node,
             events: await nodeEvents(kc, namespace, name),
             seen: recorder.seen.filter((n) => n.metadata?.name === name),
             secondsAfterFault: seconds,
-            replicas: statefulSet.spec?.replicas,
+            replicas: statefulSet?.spec?.replicas,
             secretsAtFault: mine(secretsAtFault),
             secretsAfter: mine(secretsAfter),
           };
