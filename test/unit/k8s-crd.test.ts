@@ -21,6 +21,7 @@ import {
   NETWORKS,
   PATTERNS,
   PLURAL,
+  RESOURCE_NAMES,
   SHORT_NAMES,
   SINGULAR,
   SymbolNodeSpecSchema,
@@ -229,6 +230,27 @@ void describe('SymbolNode CRD', () => {
     assert.ok(specRules.some((r) => r.includes('identitySecretRef') && r.includes('oldSelf')));
     const rootRules = rules(normalise(root));
     assert.ok(rootRules.some((r) => r.includes('self.metadata.name.size() <= 52')));
+  });
+
+  void it("gives the fields copied into pods the API server's pod rules, with the shared patterns", () => {
+    const p = crdSpec.properties!;
+    const rules = (n: Node | undefined) => (n?.validations ?? []).map((v) => v.rule).join('\n');
+    const qualified = (r: string) =>
+      r.includes(`r'${PATTERNS.qualifiedName}'`) && r.includes(PATTERNS.qualifiedNameLongPrefix);
+    assert.ok(qualified(rules(p.podAnnotations)) && rules(p.podAnnotations).includes('lowerAscii()'));
+    assert.ok(qualified(rules(p.nodeSelector)));
+    assert.equal((p.nodeSelector?.additionalProperties as Node).pattern, PATTERNS.labelValue);
+    const toleration = p.tolerations?.items;
+    assert.ok(qualified(rules(toleration)));
+    for (const fragment of ["self.operator == 'Exists'", "self.effect == 'NoExecute'", "self.value == ''"]) {
+      assert.ok(rules(toleration).includes(fragment), fragment);
+    }
+    assert.equal(toleration?.properties?.value?.pattern, PATTERNS.labelValue);
+    for (const list of ['requests', 'limits']) {
+      const r = rules(p.resources?.properties?.[list]);
+      assert.ok(r.includes(`[${RESOURCE_NAMES.map((n) => `'${n}'`).join(', ')}]`), `${list}: resource names`);
+      assert.ok(r.includes("compareTo(quantity('0')) >= 0"), `${list}: no negative quantity`);
+    }
   });
 
   void it('keeps every field and rule through the client library (k8s/install.ts applies it that way)', () => {
