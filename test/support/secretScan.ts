@@ -33,7 +33,8 @@ export class KeyIndex {
   }
 
   private add(needle: string, key: RecordedKey, form: string): void {
-    this.text.set(needle, { key, form });
+    // base64 and base64url are the same text when the key's has no '+' or '/': keep the first name.
+    if (!this.text.has(needle)) this.text.set(needle, { key, form });
     this.lengths.add(needle.length);
   }
 
