@@ -69,19 +69,33 @@ export async function watchUntil<T extends k8s.KubernetesObject>(
           ),
         timeoutMs,
       );
-      watch
-        .watch(
-          path,
-          query,
-          (type, object: T) => {
-            last = object;
-            if (predicate(object, type)) resolve(object);
-          },
-          (error) => {
-            if (error) reject(error instanceof Error ? error : new Error(String(error)));
-          },
-        )
-        .then((controller) => (request = controller), reject);
+      let settled = false;
+      const start = () =>
+        watch
+          .watch(
+            path,
+            query,
+            (type, object: T) => {
+              last = object;
+              if (!settled && predicate(object, type)) {
+                settled = true;
+                resolve(object);
+              }
+            },
+            (error) => {
+              if (settled) return;
+              if (error) {
+                settled = true;
+                reject(error instanceof Error ? error : new Error(String(error)));
+              } else {
+                // The API server ends watches now and then (its timeout, a busy server): watch again, from a new
+                // list, or the wait would sit out its timeout looking at a stream that ended.
+                void start();
+              }
+            },
+          )
+          .then((controller) => (request = controller), reject);
+      void start();
     });
   } finally {
     clearTimeout(timer);
