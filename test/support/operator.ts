@@ -9,6 +9,9 @@ import { startOperatorParts } from '../../worker/operator.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeKubeClients, type KubeClients } from '../../k8s/client.js';
 import { installCustomResourceDefinitions } from '../../k8s/install.js';
@@ -22,13 +25,30 @@ export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', i
 export const testOperatorImage = 'registry.example.org/symbol-node-operator:test';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Bundled once per test process: webpack takes about a second. */
+/**
+ * Bundled once per test process: webpack takes about a second, more on a busy machine. An operator process that a
+ * test spawns takes its parent's from the file SNO_TEST_WORKFLOW_BUNDLE names ({@link workflowBundleFile}).
+ */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
+  const prebuilt = process.env.SNO_TEST_WORKFLOW_BUNDLE;
+  bundle ??= prebuilt
+    ? readFile(prebuilt, 'utf8').then((text) => JSON.parse(text) as WorkflowBundleWithSourceMap)
+    : bundleWorkflowCode({
+        workflowsPath,
+        logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+      });
   return bundle;
+}
+
+let bundleFile: Promise<string> | undefined;
+/** This process's workflow bundle in a file, for the operator processes it spawns. */
+export function workflowBundleFile(): Promise<string> {
+  bundleFile ??= (async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'sno-workflows-')), 'bundle.json');
+    await writeFile(file, JSON.stringify(await workflowBundle()));
+    return file;
+  })();
+  return bundleFile;
 }
 
 export interface RunningOperator {
