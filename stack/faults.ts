@@ -101,6 +101,11 @@ export async function stopKubeApiserver(): Promise<void> {
   );
 }
 
+/** True while kube-apiserver's port refuses connections (a fault test checks nobody brought it back early). */
+export async function kubeApiserverRefuses(): Promise<boolean> {
+  return portRefuses(endpoints.kubeApiserverPort);
+}
+
 async function apiserverReady(): Promise<boolean> {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(paths.kubeconfig);

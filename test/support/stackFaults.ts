@@ -1,8 +1,14 @@
 /** The stack's process faults for tests (stack/faults.ts); only tests in test/disruptive may use them. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killTemporal, startKubeApiserver, startTemporalAgain, stopKubeApiserver } from '../../stack/faults.js';
+import {
+  killTemporal,
+  kubeApiserverRefuses,
+  startKubeApiserver,
+  startTemporalAgain,
+  stopKubeApiserver,
+} from '../../stack/faults.js';
 
-export { killTemporal, startKubeApiserver, startTemporalAgain, stopKubeApiserver };
+export { killTemporal, kubeApiserverRefuses, startKubeApiserver, startTemporalAgain, stopKubeApiserver };
 
 export interface Outage {
   /** When the process was gone (ms since the epoch). */
