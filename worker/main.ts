@@ -13,7 +13,7 @@ import { installCustomResourceDefinitions } from '../k8s/install.js';
 import { observeKubernetesRequests } from '../k8s/requestObserver.js';
 import { loadOperatorConfig } from './config.js';
 import { startHealthServer } from './health.js';
-import { createLogger, lineLogger, logLevelFromEnv, type Logger } from './log.js';
+import { createLogger, logLevelFromEnv, type Logger } from './log.js';
 import { recordKubernetesRequest, renderMetrics } from './metrics.js';
 import { startOperatorParts, type StartedOperator } from './operator.js';
 import { installTemporalRuntime } from './telemetry.js';
@@ -103,7 +103,7 @@ export async function runOperator(logger: Logger = createLogger({ level: logLeve
           lostNodeGraceMs: config.lostNodeGraceMs,
           remediation: config.remediation,
         },
-        log: lineLogger(logger),
+        logger,
       });
       logger.info(`watching SymbolNodes in ${config.watchNamespace ?? 'all namespaces'}`, {
         taskQueue: config.taskQueue,

@@ -12,6 +12,7 @@ import { KubernetesCache, type CacheObserver, type InformerHealth } from '../k8s
 import type { KubeClients } from '../k8s/client.js';
 import type { RemediationPolicy } from '../workflows/remediation/policy.js';
 import type { HealthState } from './health.js';
+import { createLogger, lineLogger, type Logger } from './log.js';
 import { operatorMetrics, setNodesByPhaseSource } from './metrics.js';
 import { NodePodWatcher } from './podWatcher.js';
 import { SymbolNodeWatcher } from './watcher.js';
@@ -47,7 +48,9 @@ export interface OperatorSettings {
       };
   /** Also told of informer restarts and health changes (the process's metrics are always). */
   cacheObserver?: CacheObserver;
-  /** The watchers' and the alerts' log; unset: the console. */
+  /** The log of the cache, the watchers and the alerts (JSON events); unset: one made from `log`. */
+  logger?: Logger;
+  /** Where the JSON lines go when no `logger` is given (tests keep them in a file); unset: stdout. */
   log?: (line: string) => void;
 }
 
@@ -67,14 +70,14 @@ export interface StartedOperator {
 }
 
 export async function startOperatorParts(settings: OperatorSettings): Promise<StartedOperator> {
-  const { kubeConfig, kube, client, taskQueue, log } = settings;
-  const say = log ?? ((line: string) => console.log(`[cache] ${line}`));
+  const { kubeConfig, kube, client, taskQueue } = settings;
+  const logger = settings.logger ?? createLogger({ ...(settings.log ? { sink: settings.log } : {}) });
   const cache = new KubernetesCache({
     kubeConfig,
     namespace: settings.watch ? settings.watch.namespace : undefined,
     observer: {
       restarted: (informer, delayMs, error) => {
-        say(`informer ${informer} failed (${error}); restarting in ${delayMs} ms`);
+        logger.warn('informer failed; restarting', { component: 'cache', informer, delayMs, error });
         operatorMetrics.informerRestarts.inc({ informer });
         settings.cacheObserver?.restarted?.(informer, delayMs, error);
       },
@@ -102,7 +105,11 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
     activities: createNodeActivities({
       kube,
       watches,
-      alerts: new WebhookAlerts(kube, settings.alertWebhookSecret, log),
+      alerts: new WebhookAlerts(
+        kube,
+        settings.alertWebhookSecret,
+        lineLogger(logger.child({ component: 'alerts' }), 'warn'),
+      ),
       config: settings.activities,
     }),
     ...operatorWorkerTuning(settings.maxConcurrentTasks),
@@ -118,7 +125,7 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
         remediation: watch.remediation,
         ...(watch.resyncMs ? { resyncMs: watch.resyncMs } : {}),
         ...(watch.retryFailedAfterMs ? { retryFailedAfterMs: watch.retryFailedAfterMs } : {}),
-        ...(log ? { log } : {}),
+        logger: logger.child({ component: 'watcher' }),
       })
     : undefined;
   const podWatcher =
@@ -131,7 +138,7 @@ export async function startOperatorParts(settings: OperatorSettings): Promise<St
           uidOf: (namespace, name) => watcher.uidOf(namespace, name),
           reassert: (namespace, name) => watcher.reassert(namespace, name),
           ...(watch.podResyncMs ? { resyncMs: watch.podResyncMs } : {}),
-          ...(log ? { log } : {}),
+          logger: logger.child({ component: 'pods' }),
         })
       : undefined;
   let failed: string | undefined;

@@ -10,6 +10,7 @@ import {
 } from '../workflows/nodeLifecycle.js';
 import { classifyPod, problemKey, restartCounts, summarise } from '../workflows/remediation/index.js';
 import { LatestPerKey } from './latestPerKey.js';
+import { createLogger, type Logger } from './log.js';
 import { reportsDiffer, ReportResync } from './podResync.js';
 import { TEMPORAL_CALL_TIMEOUT_MS } from './watcher.js';
 
@@ -28,7 +29,10 @@ export interface PodWatcherOptions {
   resyncConcurrency?: number;
   /** A pod on a Kubernetes node NotReady this long is lost (default 60 s). */
   lostNodeGraceMs?: number;
-  log?: (message: string) => void;
+  /** Unset: JSON events on stdout, or to `log`. */
+  logger?: Logger;
+  /** Where the JSON lines go when no `logger` is given. */
+  log?: (line: string) => void;
 }
 
 function isPodReady(pod: k8s.V1Pod): boolean {
@@ -56,10 +60,11 @@ export class NodePodWatcher {
   private resyncTimer?: NodeJS.Timeout;
   /** One report in flight per pod, the newest next: two racing signals could land out of order. */
   private readonly reports = new LatestPerKey();
-  private readonly log: (message: string) => void;
+  private readonly log: Logger;
 
   constructor(private readonly options: PodWatcherOptions) {
-    this.log = options.log ?? ((message) => console.log(`[pods] ${message}`));
+    this.log =
+      options.logger ?? createLogger({ ...(options.log ? { sink: options.log } : {}) }).child({ component: 'pods' });
     this.informer = options.pods;
     this.nodeInformer = options.kubernetesNodes;
     this.resyncs = new ReportResync(options.resyncConcurrency ?? 8);
@@ -166,7 +171,7 @@ export class NodePodWatcher {
       // undefined: the query failed (a busy worker); next pass. null: no lifecycle, which the report then restarts.
       if (recorded === undefined || this.stopped) return;
       if (recorded !== null && !reportsDiffer(assessed.report, recorded)) return;
-      this.log(`pod ${assessed.id}: the lifecycle's record differs from the pod; reporting it again`);
+      this.log.info("the lifecycle's record differs from the pod; reporting it again", { pod: assessed.id });
       this.send(assessed);
     });
   }
@@ -237,13 +242,22 @@ export class NodePodWatcher {
           if (error instanceof WorkflowNotFoundError) {
             // Its lifecycle ended (failed, terminated): the node must not stay unmanaged. Start it, then report.
             const restarted = await this.options.reassert(namespace, node).catch((failure: unknown) => {
-              this.log(`could not restart the lifecycle of ${namespace}/${node}: ${describe(failure)}`);
+              this.log.warn('could not restart the lifecycle', {
+                node: `${namespace}/${node}`,
+                workflowId,
+                error: describe(failure),
+              });
               return true;
             });
             if (restarted) again(1000);
             return;
           }
-          this.log(`could not report pod ${id}: ${describe(error)}; retrying`);
+          this.log.warn('could not report the pod; retrying', {
+            pod: id,
+            node: `${namespace}/${node}`,
+            workflowId,
+            error: describe(error),
+          });
           again(1000);
         });
     this.reports.submit(id, send);

@@ -15,6 +15,7 @@ import {
   symbolNodeKey,
 } from '../workflows/searchAttributes.js';
 import type { RemediationPolicy } from '../workflows/remediation/policy.js';
+import { createLogger, type Logger } from './log.js';
 
 export interface WatcherOptions {
   /** The SymbolNodes of the operator's Kubernetes cache. */
@@ -29,7 +30,10 @@ export interface WatcherOptions {
   retryFailedAfterMs?: number;
   /** Passed to new lifecycle workflows: overrides of the default remediation policy. */
   remediation?: Partial<RemediationPolicy>;
-  log?: (message: string) => void;
+  /** Unset: JSON events on stdout, or to `log`. */
+  logger?: Logger;
+  /** Where the JSON lines go when no `logger` is given. */
+  log?: (line: string) => void;
 }
 
 type PendingWork =
@@ -60,10 +64,11 @@ export class SymbolNodeWatcher {
   private readonly deliveries = new Set<Promise<unknown>>();
   private resyncTimer?: NodeJS.Timeout;
   private stopped = false;
-  private readonly log: (message: string) => void;
+  private readonly log: Logger;
 
   constructor(private readonly options: WatcherOptions) {
-    this.log = options.log ?? ((message) => console.log(`[watcher] ${message}`));
+    this.log =
+      options.logger ?? createLogger({ ...(options.log ? { sink: options.log } : {}) }).child({ component: 'watcher' });
   }
 
   async start(): Promise<void> {
@@ -104,7 +109,7 @@ export class SymbolNodeWatcher {
     const node = this.options.symbolNodes.get(namespace, name);
     const ref = node && refOf(node);
     if (!node || !ref || node.metadata?.deletionTimestamp || this.stopped) return false;
-    this.log(`the lifecycle of ${namespace}/${name} was not running; starting it again`);
+    this.log.warn('the lifecycle was not running; starting it again', { node: `${namespace}/${name}` });
     await this.deliver(reconcileWork(node, ref));
     return true;
   }
@@ -149,9 +154,10 @@ export class SymbolNodeWatcher {
       this.inFlight++;
       const delivery = this.deliver(work)
         .catch((error: unknown) => {
-          this.log(
-            `could not signal ${work.ref.namespace}/${work.ref.name}: ${error instanceof Error ? error.message : String(error)}; retrying`,
-          );
+          this.log.warn('could not signal the lifecycle; retrying', {
+            node: `${work.ref.namespace}/${work.ref.name}`,
+            error,
+          });
           setTimeout(() => {
             if (!this.stopped && !this.queue.has(uid)) this.enqueue(work);
           }, 1000);
@@ -191,7 +197,10 @@ export class SymbolNodeWatcher {
         },
       );
       if (running) return;
-      this.log(`the lifecycle of ${work.ref.namespace}/${work.ref.name} was not running; starting it again`);
+      this.log.warn('the lifecycle was not running; starting it again', {
+        node: `${work.ref.namespace}/${work.ref.name}`,
+        workflowId,
+      });
     }
     await this.options.client.workflow.signalWithStart(nodeLifecycle, {
       workflowId,
