@@ -1,29 +1,14 @@
 import * as k8s from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { GROUP, PLURAL, VERSION, type SymbolNode } from '../../k8s/symbolNode.js';
 import { lifecycleStateQuery, nodeLifecycleWorkflowId, podHealthSignal } from '../../workflows/nodeLifecycle.js';
 import type { RemediationOutcome } from '../../workflows/remediateNode.js';
 import { watchUntil, withNamespace } from '../support/cluster.js';
 import { injectPodFault, unpullableImage } from '../support/faults.js';
 import { conditionOf, createSymbolNode, getSymbolNode, saiPeerSpec, waitForCondition } from '../support/symbolNodes.js';
-import { newTaskQueue, withWatchOperators } from '../support/watchOperator.js';
-
-/** Polls `probe` until it answers (not a timed assertion: the deadline only ends a hung test). */
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await probe().catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    });
-    if (answer !== undefined) return answer;
-    if (Date.now() > deadline) throw new Error(`not seen within ${timeoutMs / 1000} s: ${what}`);
-    await sleep(250);
-  }
-}
+import { eventually, newTaskQueue, withWatchOperators } from '../support/watchOperator.js';
 
 test('a lifecycle terminated by hand is started again by the watcher on resync, and the node is managed again: a later crash is remediated', async () => {
   await withNamespace('resync', async (namespace, kc) => {

@@ -1,7 +1,8 @@
 import './quietTemporal.js';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretKeyLocation } from '../../activities/alerts.js';
 import { installCustomResourceDefinitions } from '../../k8s/install.js';
 import { makeKubeClients } from '../../k8s/client.js';
@@ -91,5 +92,22 @@ export async function withWatchOperators<T>(
     return await body(operators);
   } finally {
     await Promise.all(operators.map((operator) => operator.stop()));
+  }
+}
+
+/**
+ * Polls `probe` until it answers; a workflow not found yet is no answer. Not a timed assertion: the deadline only
+ * ends a hung test.
+ */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await probe().catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    });
+    if (answer !== undefined) return answer;
+    if (Date.now() > deadline) throw new Error(`not seen within ${timeoutMs / 1000} s: ${what}`);
+    await sleep(250);
   }
 }
