@@ -45,10 +45,16 @@ export function outageDelayMs(failures: number): number {
  * The reason to wait and try again, when the failure is the infrastructure's and not the input's: the activity
  * saw the API server unavailable, or the step timed out (a hung API server, a Temporal server that was away).
  */
-export function transientReason(error: unknown, retryTimeouts = true): string | undefined {
+export function transientReason(error: unknown, retryTimeouts = true, duringOutage = false): string | undefined {
   let cause = error;
   if (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
   if (cause instanceof ApplicationFailure && cause.type === KUBERNETES_UNAVAILABLE) return KUBERNETES_UNAVAILABLE;
+  // A kube-apiserver that is starting again refuses requests (403) until its authorizer has loaded the RBAC rules:
+  // during an outage that is the outage still, not a refusal of our input.
+  if (duringOutage && cause instanceof ApplicationFailure && cause.type === 'KubernetesRejected') {
+    const details: readonly unknown[] = cause.details ?? [];
+    if (details[0] === 'KubernetesApi403') return KUBERNETES_UNAVAILABLE;
+  }
   if (retryTimeouts && (cause instanceof TimeoutFailure || cause instanceof ServerFailure)) return 'StepTimedOut';
   return undefined;
 }
@@ -105,7 +111,7 @@ export function durableSteps(ref: NodeRef, generation: () => number, holder: Out
         // The step's commands come first on its first attempt, exactly as before this helper existed.
         return await run();
       } catch (error) {
-        const reason = transientReason(error, retryTimeouts);
+        const reason = transientReason(error, retryTimeouts, holder.outage !== undefined);
         if (reason === undefined || !patched('durable-kubernetes-steps')) {
           holder.outage = undefined;
           throw error;

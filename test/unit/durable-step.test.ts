@@ -30,6 +30,22 @@ describe('durable steps', () => {
     assert.equal(transientReason(activityFailure(new TypeError('bug'))), undefined);
     assert.equal(transientReason(new CancelledFailure('cancelled')), undefined);
   });
+  it('take a 403 for the outage while one is under way (an API server loading its RBAC rules), else for a refusal', () => {
+    const forbidden = ApplicationFailure.create({
+      type: 'KubernetesRejected',
+      message: 'Kubernetes API 403: forbidden',
+      details: ['KubernetesApi403'],
+      nonRetryable: true,
+    });
+    assert.equal(transientReason(activityFailure(forbidden), true, true), 'KubernetesUnavailable');
+    assert.equal(transientReason(activityFailure(forbidden), true, false), undefined);
+    const invalid = ApplicationFailure.create({
+      type: 'KubernetesRejected',
+      message: 'x',
+      details: ['KubernetesApi422'],
+    });
+    assert.equal(transientReason(activityFailure(invalid), true, true), undefined);
+  });
   it('take a timeout for an answer where the step says so (a pod that never becomes Ready)', () => {
     const timeout = new TimeoutFailure('timed out', undefined, TimeoutType.SCHEDULE_TO_CLOSE);
     assert.equal(transientReason(activityFailure(timeout), false), undefined);
