@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { stackDown, stackUp } from '../stack/stack.js';
+import { clearRunRecords } from './support/secretLedger.js';
 import { repoRoot } from './support/paths.js';
 
 interface Phase {
@@ -83,6 +84,8 @@ async function main(): Promise<number> {
   const selected = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const plan = (await planPhases(selected, flags.has('--unit'))).filter(({ files }) => files.length > 0);
   const needsStack = plan.some(({ files }) => files.some((f) => !stacklessDirs.some((d) => within(f, d))));
+  // The final secret scan checks this run's keys and logs: a full run starts from empty records.
+  if (selected.length === 0 && needsStack) await clearRunRecords();
   let startedHere = false;
   if (needsStack) {
     const started = Date.now();

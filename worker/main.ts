@@ -102,6 +102,8 @@ export async function runOperator(logger: Logger = createLogger({ level: logLeve
           namespace: config.watchNamespace,
           lostNodeGraceMs: config.lostNodeGraceMs,
           remediation: config.remediation,
+          resyncMs: config.resyncSeconds * 1000,
+          podResyncMs: config.podResyncSeconds * 1000,
         },
         logger,
       });

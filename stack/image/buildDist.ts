@@ -26,6 +26,8 @@ export async function buildDist(log: (line: string) => void): Promise<void> {
   });
   const bundle = await bundleWorkflowCode({
     workflowsPath: join(distDir, 'workflows', 'index.js'),
+    // A prebuilt bundle ignores the worker's interceptor options: the metrics interceptor goes in here.
+    workflowInterceptorModules: [join(distDir, 'workflows', 'metrics.js')],
     logger: {
       trace() {},
       debug() {},

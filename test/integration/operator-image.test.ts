@@ -130,7 +130,7 @@ describe('operator image', { timeout: 600_000 }, () => {
           assert.ok(Date.now() < deadline, `not ready in 60 s: ${answer}; stdout ${stdout}; stderr ${stderr}`);
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
-        assert.match(answer, /^200 ok: worker RUNNING, watchers synced/);
+        assert.match(answer, /^200 ok: worker RUNNING, informers synced/);
         assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
         assert.equal(stderr, '', 'a quiet start: nothing on stderr');
         assert.match(stdout, new RegExp(`watching SymbolNodes in ${namespace}`));

@@ -288,7 +288,7 @@ function appliedKinds(): Record<string, k8s.KubernetesObject> {
 }
 
 /**
- * Every typed client call in worker/, activities/ and k8s/ (an informer's list implies its watch), and a patch
+ * Every typed client call in worker/, activities/ and k8s/ (an informer's list implies its watch: makeInformer, or the cache's CachedInformer), and a patch
  * of each builder's kind in a file that applies objects. k8s/install.ts is left out: the CRD install at start is
  * for the local stack (SNO_INSTALL_CRDS); a production install applies the CRD with kubectl.
  */
@@ -312,7 +312,8 @@ function codeCalls(): Map<string, string> {
         assert.equal(owners.length, 1, `${method}: one API class`);
         const grant = grantOfMethod(owners[0]![0], method!);
         add(grant, path);
-        if (grant.startsWith('list ') && /\bmakeInformer\b/.test(source)) add(grant.replace(/^list/, 'watch'), path);
+        if (grant.startsWith('list ') && /\bmakeInformer\b|\bnew CachedInformer\b/.test(source))
+          add(grant.replace(/^list/, 'watch'), path);
       }
       if (/\bapplyObject\(/.test(source) && !path.endsWith('/apply.ts')) {
         for (const [name, object] of Object.entries(built)) {
