@@ -50,8 +50,8 @@ describe('durable steps', () => {
     const timeout = new TimeoutFailure('timed out', undefined, TimeoutType.SCHEDULE_TO_CLOSE);
     assert.equal(transientReason(activityFailure(timeout), false), undefined);
   });
-  it('back off from 1 s, doubling, capped at 2 min', () => {
-    assert.deepEqual([1, 2, 3, 4, 8, 20].map(outageDelayMs), [1_000, 2_000, 4_000, 8_000, 120_000, 120_000]);
+  it('back off from 1 s, doubling, capped at 30 s', () => {
+    assert.deepEqual([1, 2, 3, 4, 6, 20].map(outageDelayMs), [1_000, 2_000, 4_000, 8_000, 30_000, 30_000]);
   });
 });
 
