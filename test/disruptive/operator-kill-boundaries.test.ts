@@ -47,7 +47,7 @@ const MILESTONES = [
   'Healthy',
 ] as const;
 /** Boundaries tried at once: each has its own namespace, node and operators. */
-const PARALLEL = 3;
+const PARALLEL = 4;
 
 type WorkflowRole = 'lifecycle' | 'provision' | 'remediate';
 type Boundary =
