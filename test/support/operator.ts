@@ -19,7 +19,7 @@ import { endpoints } from '../../stack/versions.js';
 import { testKubeConfig } from './cluster.js';
 import { repoRoot, saiPackageZip } from './paths.js';
 import { namespacedOperatorKubeConfig, type OperatorAccount } from './rbac.js';
-import { testLog } from './secretLedger.js';
+import { logOperatorProcess, testLog } from './secretLedger.js';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export const testOperatorImage = 'registry.example.org/symbol-node-operator:test';
@@ -178,14 +178,7 @@ export async function spawnOperatorProcess(namespace: string, taskQueue: string)
     env: { ...process.env, SNO_TEST_NAMESPACE: namespace, SNO_TEST_TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // Its output goes to a file for the final secret scan too; stderr still reaches the test's own.
-  const output = testLog(`operator-process.${namespace}.${taskQueue}.${child.pid}.log`);
-  child.stdout.on('data', (chunk: Buffer) => output.write(chunk));
-  child.stderr.on('data', (chunk: Buffer) => {
-    output.write(chunk);
-    process.stderr.write(chunk);
-  });
-  child.once('close', () => output.end());
+  logOperatorProcess(child, `operator-process.${namespace}.${taskQueue}.${child.pid}.log`);
   const exited = once(child, 'exit');
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

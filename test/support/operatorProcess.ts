@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { workflowBundleFile } from './operator.js';
 import { repoRoot } from './paths.js';
-import { testLog } from './secretLedger.js';
+import { logOperatorProcess } from './secretLedger.js';
 
 /** What the operator was doing: provisioning a spec (the provisionNode child), or anything after it. */
 export type Phase = 'provision' | 'remediate';
@@ -65,14 +65,7 @@ export async function spawnTracedOperator(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // Its output goes to a file for the final secret scan too; stderr still reaches the test's own.
-  const output = testLog(`operator-process.${namespace}.${taskQueue}.${child.pid}.log`);
-  child.stdout.on('data', (chunk: Buffer) => output.write(chunk));
-  child.stderr.on('data', (chunk: Buffer) => {
-    output.write(chunk);
-    process.stderr.write(chunk);
-  });
-  child.once('close', () => output.end());
+  logOperatorProcess(child, `operator-process.${namespace}.${taskQueue}.${child.pid}.log`);
   // 'close', not 'exit': the last lines (a kill's) may still be in the pipe when the process is gone.
   const exited = once(child, 'close').then(([, signal]) => signal as NodeJS.Signals | null);
   const trace: ActivityTrace[] = [];

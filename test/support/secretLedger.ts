@@ -14,9 +14,11 @@
  * length on a 2-core machine, and a Secret deleted during a test would still be missed.
  */
 import * as k8s from '@kubernetes/client-node';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GROUP, PLURAL, VERSION } from '../../k8s/symbolNode.js';
 import { paths } from '../../stack/versions.js';
@@ -31,6 +33,17 @@ export interface RecordedKey {
   dataKey: string;
   hex: string;
   pem?: string;
+}
+
+/** A spawned operator's output goes to a test log for the final secret scan too; stderr still reaches the test's own. */
+export function logOperatorProcess(child: ChildProcessByStdio<null, Readable, Readable>, name: string): void {
+  const output = testLog(name);
+  child.stdout.on('data', (chunk: Buffer) => output.write(chunk));
+  child.stderr.on('data', (chunk: Buffer) => {
+    output.write(chunk);
+    process.stderr.write(chunk);
+  });
+  child.once('close', () => output.end());
 }
 
 /** An append-only log file under testLogDir (created 0600: an operator log is not for everyone either). */
