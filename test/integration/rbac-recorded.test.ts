@@ -40,7 +40,7 @@ const notExercised: Record<string, string> = {
   'get batch/jobs':
     'waitForRecoveryJobFor reads a Job only when its watch has not shown it within 5 s or is down, createRecoveryJobFor on a 409 (whose Job is it?)',
   'get /nodes':
-    "stopNodeFor reads a pod's Kubernetes node only when that pod is still Terminating at a poll (remediate-lost-node.test.ts)",
+    "waitForNodePodsGoneFor reads a pod's Kubernetes node only when that pod is still Terminating (remediate-lost-node.test.ts)",
   'get /events': 'recordNodeEvent reads an Event only when the same one (node, reason, message) is recorded again',
   'patch /events': 'as get: the count of a repeated Event',
 };
