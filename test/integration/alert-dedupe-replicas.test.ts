@@ -5,11 +5,11 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GROUP, PLURAL, VERSION, type SymbolNode } from '../../k8s/symbolNode.js';
+import type { SymbolNode } from '../../k8s/symbolNode.js';
 import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
-import { watchUntil, withNamespace } from '../support/cluster.js';
+import { withNamespace } from '../support/cluster.js';
 import { injectPodFault } from '../support/faults.js';
-import { conditionOf, createSymbolNode, saiPeerSpec } from '../support/symbolNodes.js';
+import { conditionOf, createSymbolNode, untilNode, saiPeerSpec } from '../support/symbolNodes.js';
 import {
   eventually,
   newTaskQueue,
@@ -63,15 +63,7 @@ test('issue 10: a reported-only problem alerts once across two operator replicas
         const second = await start();
 
         const created = await createSymbolNode(kc, namespace, 'nu', saiPeerSpec);
-        const path = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`;
-        const until = (predicate: (node: SymbolNode) => boolean) =>
-          watchUntil<SymbolNode & k8s.KubernetesObject>(
-            kc,
-            path,
-            { fieldSelector: 'metadata.name=nu' },
-            predicate,
-            120_000,
-          );
+        const until = (predicate: (node: SymbolNode) => boolean) => untilNode(kc, namespace, 'nu', predicate);
         await until((node) => conditionOf(node, 'Ready')?.status === 'True');
         const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'nu', uid: created.metadata!.uid! });
 

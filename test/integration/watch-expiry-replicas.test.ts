@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { CachedInformer } from '../../k8s/cache.js';
-import { GROUP, PLURAL, VERSION, type SymbolNode } from '../../k8s/symbolNode.js';
+import type { SymbolNode } from '../../k8s/symbolNode.js';
 import { nodeLifecycleWorkflowId } from '../../workflows/nodeLifecycle.js';
 import { watchUntil, withNamespace } from '../support/cluster.js';
 import { injectPodFault, podFaultAnnotations } from '../support/faults.js';
-import { conditionOf, createSymbolNode, saiPeerSpec } from '../support/symbolNodes.js';
+import { conditionOf, createSymbolNode, untilNode, saiPeerSpec } from '../support/symbolNodes.js';
 import { newTaskQueue, withWatchOperators } from '../support/watchOperator.js';
 
 async function body(request: IncomingMessage): Promise<string> {
@@ -72,15 +72,7 @@ test('R4: watch expiry (410 Gone, re-list) and two operator replicas during a re
           ...saiPeerSpec,
           podAnnotations: podFaultAnnotations({ kind: 'job-failed', exitCode: 1 }),
         });
-        const path = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`;
-        const until = (predicate: (node: SymbolNode) => boolean) =>
-          watchUntil<SymbolNode & k8s.KubernetesObject>(
-            kc,
-            path,
-            { fieldSelector: 'metadata.name=mu' },
-            predicate,
-            120_000,
-          );
+        const until = (predicate: (node: SymbolNode) => boolean) => untilNode(kc, namespace, 'mu', predicate);
         await until((node) => conditionOf(node, 'Ready')?.status === 'True');
         const lifecycleId = nodeLifecycleWorkflowId({ namespace, name: 'mu', uid: created.metadata!.uid! });
 

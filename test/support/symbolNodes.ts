@@ -50,6 +50,23 @@ export function conditionOf(
 }
 
 /** Waits, through a watch, until the node's condition has the status (and reason, if given). */
+/** The SymbolNode as soon as `predicate` holds for it (watched, not polled). */
+export function untilNode(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  predicate: (node: SymbolNode) => boolean,
+  timeoutMs = 120_000,
+): Promise<SymbolNode> {
+  return watchUntil<SymbolNode & k8s.KubernetesObject>(
+    kc,
+    `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+    { fieldSelector: `metadata.name=${name}` },
+    predicate,
+    timeoutMs,
+  );
+}
+
 export async function waitForCondition(
   kc: k8s.KubeConfig,
   namespace: string,
